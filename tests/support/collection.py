@@ -17,7 +17,7 @@ def ensure_collection_link():
     link = os.path.join(namespace_dir, "infra")
     os.makedirs(namespace_dir, exist_ok=True)
     if not os.path.islink(link):
-        os.symlink(REPO_ROOT, link)
+        os.symlink(os.path.relpath(REPO_ROOT, namespace_dir), link)
     if COLLECTIONS_DIR not in sys.path:
         sys.path.insert(0, COLLECTIONS_DIR)
     return link

@@ -1,0 +1,76 @@
+# One customer-managed key per environment encrypts everything at rest: RDS storage,
+# Performance Insights, the RDS-managed master secret, ElastiCache, S3, CloudWatch Logs,
+# SNS and Secrets Manager. Rotation is yearly and automatic.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+data "aws_iam_policy_document" "key" {
+  # The account administers the key through IAM policies (AWS default key policy).
+  statement {
+    sid       = "AccountAdministration"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+
+  # CloudWatch Logs encrypts log groups of this account with the key.
+  statement {
+    sid = "CloudWatchLogs"
+    actions = [
+      "kms:Encrypt*",
+      "kms:Decrypt*",
+      "kms:ReEncrypt*",
+      "kms:GenerateDataKey*",
+      "kms:Describe*",
+    ]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${data.aws_region.current.name}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:*"]
+    }
+  }
+
+  # CloudWatch alarms publish to the encrypted SNS topic.
+  statement {
+    sid       = "CloudWatchAlarmsToSns"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_kms_key" "main" {
+  description             = "${var.name_prefix}: encryption at rest for the Sensa stack"
+  enable_key_rotation     = true
+  deletion_window_in_days = var.deletion_window_in_days
+  policy                  = data.aws_iam_policy_document.key.json
+  tags                    = merge(var.tags, { Name = "${var.name_prefix}-key" })
+}
+
+resource "aws_kms_alias" "main" {
+  name          = "alias/${var.name_prefix}"
+  target_key_id = aws_kms_key.main.key_id
+}
