@@ -41,7 +41,7 @@ def lint(paths, squawk=None, exclude=DEFAULT_EXCLUDED_RULES, pg_version=None):
     if pg_version:
         argv.append("--pg-version=" + pg_version)
     argv.extend(paths)
-    proc = subprocess.run(argv, capture_output=True, text=True)
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     try:
         raw = json.loads(proc.stdout or "[]")
     except ValueError:

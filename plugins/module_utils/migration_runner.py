@@ -249,7 +249,7 @@ class Runner:
         except LexError as exc:
             raise MigrationError("%s: %s" % (sql_file.filename, exc))
         for stmt in statements:
-            if stmt.kind == "meta" and not stmt.sql.split()[0] in ALLOWED_META:
+            if stmt.kind == "meta" and stmt.sql.split()[0] not in ALLOWED_META:
                 raise MigrationError(
                     "%s line %d: psql meta-command %s is not supported; only plain SQL (and pg_dump's "
                     "\\restrict/\\unrestrict, which are ignored) can run" % (sql_file.filename, stmt.line, stmt.sql.split()[0])
@@ -326,7 +326,7 @@ class Runner:
             cur.execute("RESET ALL; %s; BEGIN; %s" % (self._role_sql(), self._settings_sql(sql_file, local=True)))
             stmt, index = None, 0
             try:
-                for index, stmt in enumerate(statements):
+                for index, stmt in enumerate(statements):  # noqa: B007 - index is read in the except block
                     self._run_statement(cur, stmt)
                 cur.execute(self._role_sql())
                 ms = _ms_since(start)

@@ -89,7 +89,7 @@ def engine_unavailable_reason(engine):
         return str(exc)
     if engine == "system":
         share = subprocess.run(
-            [os.path.join(bindir, "pg_config"), "--sharedir"], capture_output=True, text=True
+            [os.path.join(bindir, "pg_config"), "--sharedir"], capture_output=True, text=True, check=False
         ).stdout.strip() or "/usr/share/postgresql/%s" % SYSTEM_PG_MAJOR
         if not os.path.isfile(os.path.join(share, "extension", "vector.control")):
             return "pgvector is not installed for PostgreSQL %s (run scripts/install-system-postgres.sh)" % (
@@ -189,7 +189,7 @@ class Cluster:
         if os.geteuid() == 0:
             kwargs.update(user=uid, group=gid, extra_groups=[])
         return subprocess.run(
-            [os.path.join(self.bindir, argv[0])] + list(argv[1:]), cwd=self.base, env=env, **kwargs
+            [os.path.join(self.bindir, argv[0])] + list(argv[1:]), cwd=self.base, env=env, check=False, **kwargs
         )
 
     def initialized(self):
@@ -208,7 +208,7 @@ class Cluster:
         uid, gid = _service_account()
         for path in (self.base, self.socket_dir):
             os.makedirs(path, exist_ok=True)
-        os.chmod(self.base, 0o755)
+        os.chmod(self.base, 0o755)  # noqa: S103 - the service user must traverse it; data/ and socket/ stay 0700
         _make_traversable(self.base)
         os.makedirs(self.datadir, mode=0o700, exist_ok=True)
         for path in (self.base, self.datadir, self.socket_dir):
@@ -308,7 +308,7 @@ class Cluster:
             os.path.join(self.bindir, "psql"), "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
             "-h", self.socket_dir, "-p", str(self.port), "-U", self.superuser, "-d", dbname,
         ]
-        result = subprocess.run(argv, input=sql, capture_output=True, text=True, env=env)
+        result = subprocess.run(argv, input=sql, capture_output=True, text=True, env=env, check=False)
         if check and result.returncode != 0:
             raise ClusterError("psql failed on %s: %s" % (dbname, result.stderr.strip()))
         return result.stdout

@@ -67,9 +67,14 @@ options:
     type: str
   value:
     description:
-      - The secret value (a dictionary) for O(operation=ensure_current) and O(operation=put_pending).
-      - With O(generate_password=true) its C(password) key is generated and must not be given.
+      - The public fields of the secret value (a dictionary: C(engine), C(host), C(port), C(dbname), C(username), ...)
+        for O(operation=ensure_current) and O(operation=put_pending). The password is not part of it:
+        give O(password) or set O(generate_password=true).
     type: dict
+  password:
+    description:
+      - The password to store with O(value). Mutually exclusive with O(generate_password).
+    type: str
   generate_password:
     description:
       - Generate the C(password) field with Python's C(secrets) module, on the host running the module, so the
@@ -272,7 +277,8 @@ def main():
             secret_id=dict(type="str"),
             stage=dict(type="str", default="AWSCURRENT", choices=list(STAGES)),
             version_id=dict(type="str"),
-            value=dict(type="dict", no_log=True),
+            value=dict(type="dict"),
+            password=dict(type="str", no_log=True),
             generate_password=dict(type="bool", default=False),
             password_length=dict(type="int", default=32, no_log=False),
             password_alphabet=dict(type="str", default=URI_SAFE_ALPHABET, no_log=False),
@@ -313,12 +319,16 @@ def main():
         value = None
         if operation in ("ensure_current", "put_pending"):
             value = dict(params["value"])
+            if "password" in value:
+                module.fail_json(msg="value holds only public fields; pass the password in the password option (no_log)")
+            if params["generate_password"] and params["password"]:
+                module.fail_json(msg="give either password or generate_password: true, not both")
             if params["generate_password"]:
-                if "password" in value:
-                    module.fail_json(msg="value must not contain 'password' when generate_password is true")
                 value["password"] = generate_password(params["password_length"], params["password_alphabet"])
-            elif not value.get("password"):
-                module.fail_json(msg="value needs a 'password' (or set generate_password: true)")
+            elif params["password"]:
+                value["password"] = params["password"]
+            else:
+                module.fail_json(msg="give a password or set generate_password: true")
 
         if operation == "status":
             pass

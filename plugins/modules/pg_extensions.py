@@ -18,7 +18,7 @@ description:
     message naming the extension, the server and what to do. An optional one is skipped with a warning.
   - Returns the server version and every extension's installed version, for the summary at the end of site.yml.
 author:
-  - Sensa Learn platform team
+  - Sensa Learn platform team (@sensa-learn)
 extends_documentation_fragment:
   - sensa.infra.postgres
 attributes:
@@ -27,6 +27,7 @@ attributes:
     description: Returns the statements it would run without running them.
   diff_mode:
     support: none
+    description: Nothing to diff; the returned values say what changed.
 options:
   extensions:
     description:
@@ -90,6 +91,7 @@ queries:
 import difflib
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.sensa.infra.plugins.module_utils.postgres_connection import (
     connect,
     describe_target,

@@ -20,13 +20,14 @@ description:
   - When run as root the server runs as the system user C(sensa_pg), created on first use, because PostgreSQL
     refuses to run as root.
 author:
-  - Sensa Learn platform team
+  - Sensa Learn platform team (@sensa-learn)
 attributes:
   check_mode:
     support: full
     description: Reports whether the cluster would be created, started, stopped or removed.
   diff_mode:
     support: none
+    description: Nothing to diff; the returned values say what changed.
 options:
   path:
     description:
@@ -116,6 +117,7 @@ created_databases:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.sensa.infra.plugins.module_utils.pg_cluster import Cluster, ClusterError
 
 

@@ -24,7 +24,7 @@ description:
     O(state=repaired) accepts the change (audited).
   - See docs/MIGRATION_GUIDELINES.md in the collection for how to write migrations.
 author:
-  - Sensa Learn platform team
+  - Sensa Learn platform team (@sensa-learn)
 extends_documentation_fragment:
   - sensa.infra.postgres
 attributes:
@@ -270,12 +270,13 @@ import getpass
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.sensa.infra.plugins.module_utils.migration_files import MigrationError, discover
 from ansible_collections.sensa.infra.plugins.module_utils.migration_lint import lint as run_lint
 from ansible_collections.sensa.infra.plugins.module_utils.migration_runner import (
     MigrationFailed,
-    RunOptions,
     Runner,
+    RunOptions,
 )
 from ansible_collections.sensa.infra.plugins.module_utils.postgres_connection import (
     HAS_PSYCOPG2,

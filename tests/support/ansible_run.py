@@ -63,5 +63,5 @@ def run_playbook(playbook, inventory=None, extra_vars=None, check=False, diff=Fa
         PATH=bindir + os.pathsep + run_env.get("PATH", ""),
     )
     run_env.update(env or {})
-    proc = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, env=run_env, timeout=timeout)
+    proc = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, env=run_env, timeout=timeout, check=False)
     return PlaybookResult(proc)

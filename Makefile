@@ -1,0 +1,11 @@
+# The two README commands; everything else is in scripts/.
+.PHONY: local test stop lint bench
+
+local:  ## set up .venv and run site.yml on inventories/local (embedded PostgreSQL)
+	bash scripts/local.sh
+
+test:   ## every quality gate and test suite (what CI runs)
+	bash scripts/test.sh
+
+stop:   ## stop the local cluster (data kept)
+	bash scripts/bootstrap.sh && .venv/bin/ansible-playbook playbooks/local_stop.yml -i inventories/local

