@@ -409,15 +409,14 @@ class Runner:
     def invalid_indexes(self):
         cur = self._exec(
             """
-            SELECT n.nspname, c.relname
+            SELECT format('%I.%I', n.nspname, c.relname)
               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
               JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE NOT i.indisvalid ORDER BY 1, 2
+             WHERE NOT i.indisvalid ORDER BY 1
             """
         )
         result = []
-        for schema, name in cur.fetchall():
-            qualified = "%s.%s" % (self._q(schema), self._q(name))
+        for (qualified,) in cur.fetchall():
             result.append({"index": qualified, "cleanup": "DROP INDEX CONCURRENTLY IF EXISTS %s;" % qualified})
         return result
 

@@ -279,7 +279,7 @@ def main():
             version_id=dict(type="str"),
             value=dict(type="dict"),
             password=dict(type="str", no_log=True),
-            generate_password=dict(type="bool", default=False),
+            generate_password=dict(type="bool", default=False, no_log=False),
             password_length=dict(type="int", default=32, no_log=False),
             password_alphabet=dict(type="str", default=URI_SAFE_ALPHABET, no_log=False),
             overwrite_pending=dict(type="bool", default=False),

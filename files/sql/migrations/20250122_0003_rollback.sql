@@ -11,8 +11,9 @@
 -- -----------------------------------------------------------------------------
 -- squawk: require-lock-timeout and require-statement-timeout are waived: pg_migrate
 -- sets lock_timeout and statement_timeout (SET LOCAL) before every file it runs.
--- ban-drop-table is waived: dropping the audit_log table 0003 created is the purpose.
--- squawk-ignore-file require-lock-timeout, require-statement-timeout, ban-drop-table
+-- ban-drop-table / ban-drop-function are waived: dropping the audit_log table and
+-- the functions 0003 created is the purpose of this rollback.
+-- squawk-ignore-file require-lock-timeout, require-statement-timeout, ban-drop-table, ban-drop-function
 -- =============================================================================
 
 -- Audit triggers switched on at run time by enable_audit(), wherever they are.

@@ -112,7 +112,7 @@ BEGIN
     SELECT coalesce(array_agg(v ORDER BY first_pos), '{}')
       INTO normalized
       FROM (SELECT v, min(pos) AS first_pos
-              FROM (SELECT lower(regexp_replace(btrim(regexp_replace(x, '\s+', ' ', 'g')), '^ | $', '', 'g')) AS v, pos
+              FROM (SELECT lower(btrim(regexp_replace(x, '\s+', ' ', 'g'))) AS v, pos
                       FROM unnest(NEW.interests) WITH ORDINALITY AS u(x, pos)
                      WHERE x IS NOT NULL) AS cleaned
              WHERE v <> ''
