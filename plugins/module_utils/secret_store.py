@@ -444,20 +444,27 @@ class SecretsManagerStore(SecretStore):
             raise SecretStoreError("%s on %s failed: %s" % (_operation_name(operation), self.location, exc))
 
     def describe(self):
+        # DescribeSecret first: it answers ResourceNotFoundException for a missing secret on every
+        # implementation; VersionIdsToStages are the labels, ListSecretVersionIds adds creation dates.
         try:
-            versions = {}
+            described = self._call("describe_secret", SecretId=self.secret_id)
+        except _NotFound:
+            return None
+        versions = dict((vid, dict(stages=list(stages), created=None))
+                        for vid, stages in (described.get("VersionIdsToStages") or {}).items() if stages)
+        try:
             kwargs = dict(SecretId=self.secret_id, IncludeDeprecated=False)
             while True:
                 page = self._call("list_secret_version_ids", **kwargs)
                 for item in page.get("Versions", []):
-                    if item.get("VersionStages"):
-                        versions[item["VersionId"]] = dict(stages=list(item["VersionStages"]), created=_iso(item.get("CreatedDate")))
+                    if item["VersionId"] in versions:
+                        versions[item["VersionId"]]["created"] = _iso(item.get("CreatedDate"))
                 if not page.get("NextToken"):
                     break
                 kwargs["NextToken"] = page["NextToken"]
-            return versions
         except _NotFound:
             return None
+        return versions
 
     def read_version(self, version_id):
         try:

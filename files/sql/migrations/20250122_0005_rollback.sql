@@ -8,8 +8,9 @@
 -- -----------------------------------------------------------------------------
 -- squawk: require-lock-timeout and require-statement-timeout are waived: pg_migrate
 -- sets lock_timeout and statement_timeout (SET LOCAL) before every file it runs.
--- ban-drop-function is waived: dropping the functions 0005 created is the purpose.
--- squawk-ignore-file require-lock-timeout, require-statement-timeout, ban-drop-function
+-- ban-drop-function / ban-drop-view are waived: dropping the functions and the view
+-- 0005 created is the purpose of this rollback.
+-- squawk-ignore-file require-lock-timeout, require-statement-timeout, ban-drop-function, ban-drop-view
 -- =============================================================================
 
 DROP VIEW IF EXISTS public.user_course_progress;

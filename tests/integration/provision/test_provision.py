@@ -198,7 +198,6 @@ def test_apply_passes_workspace_backend_and_variables_then_reaches_the_database(
     assert "apply" not in standin.commands()
     assert again.changed() == 0, again.recap
     assert "probe: user=%s" % pg_server.superuser in again.output
-    print(again.stdout)
 
 
 def test_changed_variables_apply_again(standin, moto_url):
@@ -263,3 +262,22 @@ def test_teardown_needs_the_confirmation(standin, moto_url):
     assert "destroy" in standin.commands()
     assert destroyed.recap["localhost"]["changed"] >= 1
     assert "Register the database host" not in destroyed.output
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isfile(os.path.join(REPO_ROOT, "roles", "pg_extensions", "tasks", "main.yml")),
+                    reason="the database stages (roles/pg_extensions) do not exist yet")
+def test_site_playbook_provisions_then_runs_the_database_stages(standin, moto_url, pg_db, pg_engine):
+    """site.yml end to end: the stand-in's outputs reach database.yml through add_host."""
+    more = {}
+    if pg_engine == "embedded":
+        more["pg_extensions_uuid_ossp_required"] = False  # the embedded engine has no uuid-ossp
+    result = run(standin, moto_url, playbook=os.path.join(REPO_ROOT, "playbooks", "site.yml"), **more)
+    assert result.returncode == 0, result
+    assert pg_db.scalar("SELECT count(*) FROM pg_extension WHERE extname = 'vector'") == 1
+    if os.path.isfile(os.path.join(REPO_ROOT, "roles", "pg_migrations", "tasks", "main.yml")):
+        assert pg_db.scalar("SELECT to_regclass('public.migrations_log') IS NOT NULL") is True
+        assert pg_db.scalar("SELECT count(*) FROM public.migrations_log") > 0
+    again = run(standin, moto_url, playbook=os.path.join(REPO_ROOT, "playbooks", "site.yml"), **more)
+    assert again.returncode == 0, again
+    assert again.recap["localhost"]["changed"] == 0
