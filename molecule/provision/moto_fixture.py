@@ -23,15 +23,14 @@ def start(directory):
         port = sock.getsockname()[1]
     moto = os.path.join(os.path.dirname(sys.executable), "moto_server")
     with open(os.path.join(directory, "moto.log"), "w") as log:
-        proc = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     with open(os.path.join(directory, "moto.pid"), "w") as handle:
         handle.write(str(proc.pid))
     url = "http://127.0.0.1:%d" % port
     deadline = time.time() + 30
     while True:
         try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1)
+            urllib.request.urlopen(url + "/moto-api/", timeout=1)  # noqa: S310 - fixed http://127.0.0.1 URL
             break
         except Exception:
             if time.time() > deadline:
@@ -42,10 +41,8 @@ def start(directory):
 
     import boto3
 
-    client = boto3.client("secretsmanager", endpoint_url=url, region_name="eu-west-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
-    arn = client.create_secret(Name="rds!db-sensa-dev-molly",
-                               SecretString=json.dumps({"username": "sensa_master", "password": "molecule-only"}))["ARN"]
+    client = boto3.client("secretsmanager", endpoint_url=url, region_name="eu-west-1", aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto dummy keys
+    arn = client.create_secret(Name="rds!db-sensa-dev-molly", SecretString=json.dumps({"username": "sensa_master", "password": "molecule-only"}))["ARN"]
     outputs = {
         "aws_region": "eu-west-1",
         "database_address": "127.0.0.1",

@@ -37,7 +37,7 @@ FAKE_RESOURCES = (
     "module.database.aws_db_parameter_group.main",
     "module.cache.aws_elasticache_replication_group.main",
     "module.compute.aws_ecs_service.app",
-    "module.storage.aws_s3_bucket.main[\"uploads\"]",
+    'module.storage.aws_s3_bucket.main["uploads"]',
 )
 DEFAULT_OUTPUTS = {
     "database_address": "127.0.0.1",
@@ -135,8 +135,9 @@ def parse_backend_config(args):
 
 def cmd_version(args, state):
     if "-json" in args:
-        print(json.dumps({"terraform_version": VERSION, "platform": "linux_amd64", "provider_selections": {},
-                          "terraform_outdated": False, "sensa_standin": True}))
+        print(
+            json.dumps({"terraform_version": VERSION, "platform": "linux_amd64", "provider_selections": {}, "terraform_outdated": False, "sensa_standin": True})
+        )
     else:
         print("Terraform v%s (sensa.infra stand-in, not Terraform)" % VERSION)
     return 0
@@ -232,8 +233,13 @@ def cmd_plan(args, state):
     if workspace not in state["workspaces"]:
         raise Failure('Error: workspace "%s" does not exist' % workspace)
     changes = planned_changes(state, args)
-    plan = {"workspace": workspace, "destroy": "-destroy" in args, "fingerprint": fingerprint(args),
-            "base": state["workspaces"].get(workspace), "changes": changes}
+    plan = {
+        "workspace": workspace,
+        "destroy": "-destroy" in args,
+        "fingerprint": fingerprint(args),
+        "base": state["workspaces"].get(workspace),
+        "changes": changes,
+    }
     out = option_value(args, "-out")
     if out:
         with open(out, "w") as handle:
@@ -253,10 +259,17 @@ def cmd_show(args, state):
     with open(files[-1]) as handle:
         plan = json.load(handle)
     changes = plan["changes"] or [("no-op", address) for address in FAKE_RESOURCES]
-    resource_changes = [{"address": address, "change": {"actions": [action],
-                                                        "before": None if action == "create" else {"id": address},
-                                                        "after": None if action == "delete" else {"id": address}}}
-                        for action, address in changes]
+    resource_changes = [
+        {
+            "address": address,
+            "change": {
+                "actions": [action],
+                "before": None if action == "create" else {"id": address},
+                "after": None if action == "delete" else {"id": address},
+            },
+        }
+        for action, address in changes
+    ]
     print(json.dumps({"format_version": "1.2", "terraform_version": VERSION, "resource_changes": resource_changes}))
     return 0
 
@@ -309,8 +322,15 @@ def cmd_output(args, state):
 
 
 COMMANDS = {
-    "version": cmd_version, "init": cmd_init, "workspace": cmd_workspace, "validate": cmd_validate,
-    "plan": cmd_plan, "show": cmd_show, "apply": cmd_apply, "destroy": cmd_destroy, "output": cmd_output,
+    "version": cmd_version,
+    "init": cmd_init,
+    "workspace": cmd_workspace,
+    "validate": cmd_validate,
+    "plan": cmd_plan,
+    "show": cmd_show,
+    "apply": cmd_apply,
+    "destroy": cmd_destroy,
+    "output": cmd_output,
 }
 
 
@@ -318,8 +338,7 @@ def record(argv, rc):
     path = os.environ.get("SENSA_TF_STANDIN_LOG")
     if not path:
         return
-    entry = {"argv": argv, "cwd": os.getcwd(), "rc": rc,
-             "env": {name: os.environ[name] for name in RECORDED_ENV if name in os.environ}}
+    entry = {"argv": argv, "cwd": os.getcwd(), "rc": rc, "env": {name: os.environ[name] for name in RECORDED_ENV if name in os.environ}}
     with open(path, "a") as handle:
         handle.write(json.dumps(entry) + "\n")
 

@@ -39,14 +39,13 @@ def free_port():
 def moto_url(tmp_path_factory):
     port = free_port()
     log = open(tmp_path_factory.mktemp("moto") / "moto.log", "w")
-    proc = subprocess.Popen([os.path.join(BINDIR, "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([os.path.join(BINDIR, "moto_server"), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
     url = "http://127.0.0.1:%d" % port
     try:
         deadline = time.time() + 30
         while True:
             try:
-                urllib.request.urlopen(url + "/moto-api/", timeout=1)
+                urllib.request.urlopen(url + "/moto-api/", timeout=1)  # noqa: S310 - fixed http://127.0.0.1 URL
                 break
             except Exception:
                 if time.time() > deadline or proc.poll() is not None:
@@ -64,8 +63,7 @@ def master_secret_arn(moto_url, pg_server):
     """The RDS-managed master secret, as RDS writes it (JSON with username and password)."""
     import boto3
 
-    client = boto3.client("secretsmanager", endpoint_url=moto_url, region_name="eu-west-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    client = boto3.client("secretsmanager", endpoint_url=moto_url, region_name="eu-west-1", aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto dummy keys
     secret = client.create_secret(
         Name="rds!db-sensa-dev-alice",
         SecretString=json.dumps({"username": pg_server.superuser, "password": pg_server.superuser_password}),
@@ -85,8 +83,7 @@ class Standin:
             json.dump(outputs, handle)
 
     def env(self, **extra):
-        env = dict(AWS_ENV, SENSA_TF_STANDIN_DIR=self.dir, SENSA_TF_STANDIN_LOG=self.log,
-                   SENSA_TF_STANDIN_OUTPUTS=self.outputs_file)
+        env = dict(AWS_ENV, SENSA_TF_STANDIN_DIR=self.dir, SENSA_TF_STANDIN_LOG=self.log, SENSA_TF_STANDIN_OUTPUTS=self.outputs_file)
         env.update(extra)
         return env
 
@@ -97,8 +94,7 @@ class Standin:
             return [json.loads(line) for line in handle]
 
     def commands(self):
-        return [call["argv"][0] if call["argv"][0] != "workspace" else "workspace " + call["argv"][1]
-                for call in self.calls()]
+        return [call["argv"][0] if call["argv"][0] != "workspace" else "workspace " + call["argv"][1] for call in self.calls()]
 
     def reset_log(self):
         if os.path.exists(self.log):
@@ -107,19 +103,22 @@ class Standin:
 
 @pytest.fixture
 def standin(tmp_path, pg_db, master_secret_arn):
-    return Standin(tmp_path, {
-        "aws_region": "eu-west-1",
-        "database_address": "127.0.0.1",
-        "database_port": pg_db.cluster.port,
-        "database_name": pg_db.name,
-        "database_master_secret_arn": master_secret_arn,
-        "database_master_username": {"value": MASTER_USERNAME_CANARY, "sensitive": True},
-        "application_secret_name": "sensa/development/alice/app-db",
-        "database_security_group_id": "sg-0db",
-        "service_security_group_id": "sg-0svc",
-        "cache_security_group_id": "sg-0cache",
-        "cache_endpoint": "master.sensa-dev-alice-cache.example.invalid",
-    })
+    return Standin(
+        tmp_path,
+        {
+            "aws_region": "eu-west-1",
+            "database_address": "127.0.0.1",
+            "database_port": pg_db.cluster.port,
+            "database_name": pg_db.name,
+            "database_master_secret_arn": master_secret_arn,
+            "database_master_username": {"value": MASTER_USERNAME_CANARY, "sensitive": True},
+            "application_secret_name": "sensa/development/alice/app-db",
+            "database_security_group_id": "sg-0db",
+            "service_security_group_id": "sg-0svc",
+            "cache_security_group_id": "sg-0cache",
+            "cache_endpoint": "master.sensa-dev-alice-cache.example.invalid",
+        },
+    )
 
 
 def extra_vars(standin, moto_url, developer="alice", **more):
@@ -137,8 +136,9 @@ def extra_vars(standin, moto_url, developer="alice", **more):
 
 
 def run(standin, moto_url, playbook=PLAYBOOK, check=False, env=None, verbosity=0, **more):
-    return run_playbook(playbook, inventory=INVENTORY, extra_vars=extra_vars(standin, moto_url, **more),
-                        check=check, env=standin.env(**(env or {})), verbosity=verbosity)
+    return run_playbook(
+        playbook, inventory=INVENTORY, extra_vars=extra_vars(standin, moto_url, **more), check=check, env=standin.env(**(env or {})), verbosity=verbosity
+    )
 
 
 def test_check_mode_plans_and_applies_nothing(standin, moto_url):
@@ -165,17 +165,21 @@ def test_apply_passes_workspace_backend_and_variables_then_reaches_the_database(
     assert init[0]["env"]["TF_WORKSPACE"] == "default", "init must not select the developer workspace"
     assert init[0]["env"]["TF_DATA_DIR"] == standin.data_dir
     assert init[0]["cwd"] == os.path.join(REPO_ROOT, "files", "terraform", "development")
-    for setting in ("bucket=sensa-terraform-state", "key=sensa/development/terraform.tfstate", "region=eu-west-1",
-                    "dynamodb_table=sensa-terraform-locks"):
+    for setting in ("bucket=sensa-terraform-state", "key=sensa/development/terraform.tfstate", "region=eu-west-1", "dynamodb_table=sensa-terraform-locks"):
         assert "-backend-config=" + setting in init[0]["argv"], setting
 
     assert ["workspace", "new", "alice", "-no-color"] in [c["argv"] for c in calls]
     plan = [c for c in calls if c["argv"][0] == "plan"][0]
     assert plan["env"].get("TF_IN_AUTOMATION") == "1"
     variables = [plan["argv"][i + 1] for i, arg in enumerate(plan["argv"]) if arg == "-var"]
-    for expected in ("developer_id=alice", "aws_region=eu-west-1", "db_instance_class=db.t4g.medium",
-                     "application_secret_name=sensa/development/alice/app-db",
-                     'admin_cidr_blocks=["10.200.0.0/16"]', 'availability_zones=["eu-west-1a","eu-west-1b"]'):
+    for expected in (
+        "developer_id=alice",
+        "aws_region=eu-west-1",
+        "db_instance_class=db.t4g.medium",
+        "application_secret_name=sensa/development/alice/app-db",
+        'admin_cidr_blocks=["10.200.0.0/16"]',
+        'availability_zones=["eu-west-1a","eu-west-1b"]',
+    ):
         assert expected in variables, (expected, variables)
     assert not [v for v in variables if "password" in v.lower()]
     apply = [c for c in calls if c["argv"][0] == "apply"]
@@ -203,10 +207,16 @@ def test_apply_passes_workspace_backend_and_variables_then_reaches_the_database(
 def test_changed_variables_apply_again(standin, moto_url):
     assert run(standin, moto_url, playbook=PROVISION).returncode == 0
     standin.reset_log()
-    result = run(standin, moto_url, playbook=PROVISION,
-                 terraform_stack_variables={"availability_zones": ["eu-west-1a", "eu-west-1b"],
-                                            "db_instance_class": "db.t4g.large",
-                                            "container_image": "public.ecr.aws/sensa/learn-api:1.0.1"})
+    result = run(
+        standin,
+        moto_url,
+        playbook=PROVISION,
+        terraform_stack_variables={
+            "availability_zones": ["eu-west-1a", "eu-west-1b"],
+            "db_instance_class": "db.t4g.large",
+            "container_image": "public.ecr.aws/sensa/learn-api:1.0.1",
+        },
+    )
     assert result.returncode == 0, result
     assert "apply" in standin.commands()
     assert result.recap["localhost"]["changed"] >= 1
@@ -226,10 +236,13 @@ def test_developer_workspace_is_created_even_when_other_workspaces_exist(standin
     assert run(standin, moto_url, playbook=PROVISION, developer="bob").returncode == 0
     assert run(standin, moto_url, playbook=PROVISION, developer="carol").returncode == 0
     # The stand-in models the pitfall ...
-    pitfall = subprocess.run([STANDIN, "init", "-input=false", "-backend-config=bucket=b", "-backend-config=key=k",
-                              "-backend-config=region=eu-west-1"], env=dict(os.environ, TF_WORKSPACE="alice",
-                                                                            **standin.env()),
-                             capture_output=True, text=True, cwd=os.path.join(REPO_ROOT, "files", "terraform", "development"))
+    pitfall = subprocess.run(
+        [STANDIN, "init", "-input=false", "-backend-config=bucket=b", "-backend-config=key=k", "-backend-config=region=eu-west-1"],
+        env=dict(os.environ, TF_WORKSPACE="alice", **standin.env()),
+        capture_output=True,
+        text=True,
+        cwd=os.path.join(REPO_ROOT, "files", "terraform", "development"),
+    )
     assert pitfall.returncode == 1 and 'workspace "alice" does not exist' in pitfall.stderr
     # ... and the role avoids it.
     result = run(standin, moto_url, playbook=PROVISION)
@@ -246,18 +259,15 @@ def test_teardown_needs_the_confirmation(standin, moto_url):
     assert "terraform_stack_confirm_destroy=development/alice" in refused.output
     assert standin.calls() == []
 
-    wrong = run(standin, moto_url, playbook=PROVISION, terraform_stack_state="absent",
-                terraform_stack_confirm_destroy="development/bob")
+    wrong = run(standin, moto_url, playbook=PROVISION, terraform_stack_state="absent", terraform_stack_confirm_destroy="development/bob")
     assert wrong.returncode != 0 and standin.calls() == []
 
-    planned = run(standin, moto_url, playbook=PROVISION, check=True, terraform_stack_state="absent",
-                  terraform_stack_confirm_destroy="development/alice")
+    planned = run(standin, moto_url, playbook=PROVISION, check=True, terraform_stack_state="absent", terraform_stack_confirm_destroy="development/alice")
     assert planned.returncode == 0, planned
     assert "destroy" not in standin.commands()
     assert any(c["argv"][:2] == ["plan", "-destroy"] for c in standin.calls())
 
-    destroyed = run(standin, moto_url, playbook=PROVISION, terraform_stack_state="absent",
-                    terraform_stack_confirm_destroy="development/alice")
+    destroyed = run(standin, moto_url, playbook=PROVISION, terraform_stack_state="absent", terraform_stack_confirm_destroy="development/alice")
     assert destroyed.returncode == 0, destroyed
     assert "destroy" in standin.commands()
     assert destroyed.recap["localhost"]["changed"] >= 1
@@ -265,8 +275,10 @@ def test_teardown_needs_the_confirmation(standin, moto_url):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.path.isfile(os.path.join(REPO_ROOT, "roles", "pg_extensions", "tasks", "main.yml")),
-                    reason="the database stages (roles/pg_extensions) do not exist yet")
+@pytest.mark.skipif(
+    not os.path.isfile(os.path.join(REPO_ROOT, "roles", "pg_extensions", "tasks", "main.yml")),
+    reason="the database stages (roles/pg_extensions) do not exist yet",
+)
 def test_site_playbook_provisions_then_runs_the_database_stages(standin, moto_url, pg_db, pg_engine):
     """site.yml end to end: the stand-in's outputs reach database.yml through add_host."""
     more = {}

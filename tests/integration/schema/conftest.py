@@ -33,16 +33,61 @@ def roles(pg_server):
     return r
 
 
+@pytest.fixture(scope="session")
+def schema_template(pg_server, pg_db_class, roles):
+    """One database migrated as sensa_migrator (which then owns everything) with the grants
+    the access stage gives; every app_db is a copy of it (much faster than migrating each)."""
+    name = "tpl_schema_" + uuid.uuid4().hex[:8]
+    pg_server.create_database(name)
+    db = pg_db_class(pg_server, name, pg_server.superuser_password)
+    prepare_database(db)
+    apply_schema(db, role="sensa_migrator")
+    db.psql(GRANTS)
+    try:
+        yield name
+    finally:
+        pg_server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def pg_db_class(request):
+    """The Database class of tests/conftest.py (the class pg_db yields)."""
+    for plugin in request.config.pluginmanager.get_plugins():
+        cls = getattr(plugin, "Database", None)
+        if cls is not None and hasattr(cls, "pg_dump_schema"):
+            return cls
+    raise RuntimeError("tests/conftest.py Database class not found")
+
+
 @pytest.fixture
-def app_db(pg_db, roles):
-    """A database migrated as sensa_migrator (which owns everything), with DML grants to sensa_app."""
-    prepare_database(pg_db)
-    apply_schema(pg_db, role="sensa_migrator")
-    pg_db.psql(GRANTS)
-    pg_db.roles = roles
-    return pg_db
+def app_db(pg_server, pg_db_class, schema_template, roles):
+    """A fresh copy of the migrated template database."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    pg_server.create_database(name, template=schema_template)
+    db = pg_db_class(pg_server, name, pg_server.superuser_password)
+    db.roles = roles
+    try:
+        yield db
+    finally:
+        pg_server.drop_database(name)
 
 
 @pytest.fixture
 def data(app_db):
     return seed(app_db)
+
+
+@pytest.fixture(scope="module")
+def shared_db(pg_server, pg_db_class, schema_template, roles):
+    """One migrated copy per test module, seeded with the data set. Tests that use it work
+    inside transactions they roll back (helpers ``session`` and ``superuser``), so they do
+    not see each other's changes."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    pg_server.create_database(name, template=schema_template)
+    db = pg_db_class(pg_server, name, pg_server.superuser_password)
+    db.roles = roles
+    db.data = seed(db)
+    try:
+        yield db
+    finally:
+        pg_server.drop_database(name)

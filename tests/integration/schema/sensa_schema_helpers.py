@@ -75,6 +75,17 @@ def session(db, role, user_id=None, is_local=True):
         conn.close()
 
 
+@contextmanager
+def superuser(db):
+    """A superuser transaction (RLS does not apply), rolled back at the end."""
+    conn = db.connect(autocommit=False)
+    try:
+        yield conn.cursor()
+        conn.rollback()
+    finally:
+        conn.close()
+
+
 def run(db, sql, params=None):
     """Run as the superuser in autocommit (bypasses RLS); returns rows."""
     return db.query(sql, params)

@@ -19,18 +19,18 @@ SELECT i.indexrelid::regclass::text AS name, c.relname AS tab, am.amname, i.indi
 """
 
 
-def test_thirteen_tables_and_five_enums(app_db):
-    tables = {r[0] for r in app_db.query(
+def test_thirteen_tables_and_five_enums(shared_db):
+    tables = {r[0] for r in shared_db.query(
         "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'")}
     assert set(TABLES) <= tables
     assert tables - set(TABLES) == {"audit_log"}
-    enums = {r[0] for r in app_db.query(
+    enums = {r[0] for r in shared_db.query(
         "SELECT typname FROM pg_type WHERE typnamespace = 'public'::regnamespace AND typtype = 'e'")}
     assert enums == ENUMS
 
 
-def test_primary_keys_are_uuid_with_gen_random_uuid(app_db):
-    rows = app_db.query(
+def test_primary_keys_are_uuid_with_gen_random_uuid(shared_db):
+    rows = shared_db.query(
         "SELECT table_name, data_type, column_default FROM information_schema.columns "
         "WHERE table_schema = 'public' AND column_name = 'id' AND table_name = ANY(%s)", (list(TABLES),))
     for table, dtype, default in rows:
@@ -39,32 +39,32 @@ def test_primary_keys_are_uuid_with_gen_random_uuid(app_db):
         assert dtype == "uuid" and default == "gen_random_uuid()", table
 
 
-def test_every_table_and_column_has_a_comment(app_db):
-    missing = app_db.query(
+def test_every_table_and_column_has_a_comment(shared_db):
+    missing = shared_db.query(
         "SELECT c.relname, a.attname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
         "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND a.attnum > 0 "
         "AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NULL")
     assert missing == []
-    missing = app_db.query(
+    missing = shared_db.query(
         "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'v') "
         "AND obj_description(oid, 'pg_class') IS NULL")
     assert missing == []
 
 
-def test_every_foreign_key_has_an_on_delete_rule_and_a_leading_index(app_db):
-    fks = app_db.query(
+def test_every_foreign_key_has_an_on_delete_rule_and_a_leading_index(shared_db):
+    fks = shared_db.query(
         "SELECT conrelid::regclass::text, conname, confdeltype, conkey::int2[] FROM pg_constraint "
         "WHERE contype = 'f' AND connamespace = 'public'::regnamespace")
     assert len(fks) >= 20
-    indexes = app_db.query(INDEXES)
+    indexes = shared_db.query(INDEXES)
     for table, name, deltype, cols in fks:
         assert deltype in ("c", "n"), "%s: ON DELETE must be CASCADE or SET NULL, not %s" % (name, deltype)
         leading = [ix for ix in indexes if ix[1] == table.split(".")[-1] and ix[3 + 1][:len(cols)] == cols]
         assert leading, "%s: no index leads with the foreign key columns" % name
 
 
-def test_enough_btree_indexes_and_none_redundant(app_db):
-    indexes = app_db.query(INDEXES)
+def test_enough_btree_indexes_and_none_redundant(shared_db):
+    indexes = shared_db.query(INDEXES)
     btree = [ix for ix in indexes if ix[2] == "btree"]
     assert len(btree) >= 60, len(btree)
     problems = []
@@ -91,8 +91,8 @@ def test_enough_btree_indexes_and_none_redundant(app_db):
     assert problems == []
 
 
-def test_gin_and_hnsw_indexes(app_db):
-    defs = {r[0]: r[1] for r in app_db.query(
+def test_gin_and_hnsw_indexes(shared_db):
+    defs = {r[0]: r[1] for r in shared_db.query(
         "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'")}
     for name in ("courses_title_trgm", "courses_description_trgm", "keywords_term_trgm"):
         assert "USING gin" in defs[name] and "gin_trgm_ops" in defs[name]
@@ -104,8 +104,8 @@ def test_gin_and_hnsw_indexes(app_db):
         assert "vector_cosine_ops" in d and "m='16'" in d and "ef_construction=" in d
 
 
-def test_rls_enabled_and_forced_on_the_protected_tables(app_db):
-    rows = dict((r[0], (r[1], r[2])) for r in app_db.query(
+def test_rls_enabled_and_forced_on_the_protected_tables(shared_db):
+    rows = dict((r[0], (r[1], r[2])) for r in shared_db.query(
         "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
         "WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"))
     for table in PROTECTED:
@@ -113,8 +113,8 @@ def test_rls_enabled_and_forced_on_the_protected_tables(app_db):
     assert {t for t, v in rows.items() if v[0]} == set(PROTECTED)
 
 
-def test_policies_per_command_to_public_with_scalar_subselect(app_db):
-    rows = app_db.query("SELECT tablename, policyname, cmd, roles::text[], qual, with_check FROM pg_policies "
+def test_policies_per_command_to_public_with_scalar_subselect(shared_db):
+    rows = shared_db.query("SELECT tablename, policyname, cmd, roles::text[], qual, with_check FROM pg_policies "
                         "WHERE schemaname = 'public'")
     for table in PROTECTED:
         mine = {r[1]: r for r in rows if r[0] == table}
@@ -133,8 +133,8 @@ def test_policies_per_command_to_public_with_scalar_subselect(app_db):
         assert mine[table + "_readonly_select"][2] == "SELECT"
 
 
-def test_security_definer_functions_pin_search_path_and_revoke_public(app_db):
-    rows = app_db.query(
+def test_security_definer_functions_pin_search_path_and_revoke_public(shared_db):
+    rows = shared_db.query(
         "SELECT p.proname, p.proconfig, has_function_privilege('public', p.oid, 'EXECUTE') "
         "FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND p.prosecdef")
     assert {r[0] for r in rows} == {"audit_row_change", "analogy_feedback_consensus"}
@@ -143,8 +143,8 @@ def test_security_definer_functions_pin_search_path_and_revoke_public(app_db):
         assert not public_exec, name
 
 
-def test_views_over_protected_tables_are_security_invoker(app_db):
-    rows = app_db.query(
+def test_views_over_protected_tables_are_security_invoker(shared_db):
+    rows = shared_db.query(
         "SELECT DISTINCT v.relname, v.reloptions FROM pg_class v "
         "JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass "
         "JOIN pg_rewrite rw ON rw.oid = d.objid AND rw.ev_class = v.oid "
@@ -155,23 +155,23 @@ def test_views_over_protected_tables_are_security_invoker(app_db):
         assert "security_invoker=true" in (options or []), name
 
 
-def test_table_owner_is_not_the_application_role(app_db):
-    rows = app_db.query(
+def test_table_owner_is_not_the_application_role(shared_db):
+    rows = shared_db.query(
         "SELECT relname, pg_get_userbyid(relowner), pg_has_role('sensa_app', relowner, 'USAGE') FROM pg_class "
         "WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'")
     for name, owner, app_has_owner in rows:
         assert owner != "sensa_app" and not app_has_owner, name
-    attrs = app_db.query("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname IN ('sensa_app', %s)",
-                         (app_db.roles.app,))
+    attrs = shared_db.query("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname IN ('sensa_app', %s)",
+                         (shared_db.roles.app,))
     assert all(r == (False, False) for r in attrs)
 
 
-def test_iterative_scan_set_on_similarity_functions(app_db):
-    version = app_db.scalar("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
-    rows = dict(app_db.query("SELECT proname, proconfig FROM pg_proc WHERE pronamespace = 'public'::regnamespace "
+def test_iterative_scan_set_on_similarity_functions(shared_db):
+    version = shared_db.scalar("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+    rows = dict(shared_db.query("SELECT proname, proconfig FROM pg_proc WHERE pronamespace = 'public'::regnamespace "
                              "AND proname IN ('find_similar_documents', 'find_similar_keywords')"))
     if tuple(int(x) for x in version.split(".")[:3]) >= (0, 8, 0):
         for name in rows:
             assert "hnsw.iterative_scan=relaxed_order" in (rows[name] or []), name
-    assert app_db.scalar("SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND NOT prosecdef "
+    assert shared_db.scalar("SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND NOT prosecdef "
                          "AND proname IN ('find_similar_documents', 'search_courses', 'get_course_stats')") == 3

@@ -27,11 +27,21 @@ CHECKOV = os.path.join(os.path.dirname(sys.executable), "checkov")
 
 # Resource types that cannot carry tags; every other resource must set `tags`.
 UNTAGGABLE = {
-    "aws_route", "aws_route_table_association", "aws_iam_role_policy", "aws_iam_role_policy_attachment",
-    "aws_kms_alias", "aws_s3_bucket_public_access_block", "aws_s3_bucket_ownership_controls",
-    "aws_s3_bucket_versioning", "aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_policy",
-    "aws_s3_bucket_lifecycle_configuration", "aws_secretsmanager_secret_version", "random_password",
-    "aws_sns_topic_subscription", "aws_appautoscaling_policy",
+    "aws_route",
+    "aws_route_table_association",
+    "aws_iam_role_policy",
+    "aws_iam_role_policy_attachment",
+    "aws_kms_alias",
+    "aws_s3_bucket_public_access_block",
+    "aws_s3_bucket_ownership_controls",
+    "aws_s3_bucket_versioning",
+    "aws_s3_bucket_server_side_encryption_configuration",
+    "aws_s3_bucket_policy",
+    "aws_s3_bucket_lifecycle_configuration",
+    "aws_secretsmanager_secret_version",
+    "random_password",
+    "aws_sns_topic_subscription",
+    "aws_appautoscaling_policy",
 }
 
 
@@ -66,7 +76,7 @@ def resources(module, rtype=None):
 
 
 def resource(module, rtype, name):
-    for type_, name_, body in resources(module, rtype):
+    for _type, name_, body in resources(module, rtype):
         if name_ == name:
             return body
     raise AssertionError("%s.%s not found in module %s" % (rtype, name, module))
@@ -91,6 +101,7 @@ def variable_default(root, name):
 
 
 # --- parsing and structure ----------------------------------------------------------
+
 
 def test_layout_has_every_module_and_root():
     for name in MODULES:
@@ -154,15 +165,25 @@ def test_root_outputs_cover_what_the_database_stages_need(root):
     outputs = {}
     for block in load_dir(os.path.join(TF_DIR, root)).get("output", []):
         outputs.update(block)
-    for name in ("database_address", "database_port", "database_name", "database_master_secret_arn",
-                 "application_secret_name", "database_security_group_id", "service_security_group_id",
-                 "cache_security_group_id", "cache_endpoint", "aws_region"):
+    for name in (
+        "database_address",
+        "database_port",
+        "database_name",
+        "database_master_secret_arn",
+        "application_secret_name",
+        "database_security_group_id",
+        "service_security_group_id",
+        "cache_security_group_id",
+        "cache_endpoint",
+        "aws_region",
+    ):
         assert name in outputs, name
     assert first(outputs["database_master_secret_arn"]["value"]) == "${module.database.master_user_secret_arn}"
     assert first(outputs["database_master_username"].get("sensitive")) is True
 
 
 # --- secrets ------------------------------------------------------------------------
+
 
 def test_no_password_variable_or_attribute_anywhere():
     for path in TF_FILES:
@@ -183,6 +204,7 @@ def test_master_password_is_managed_by_rds_in_secrets_manager():
 
 
 # --- database -----------------------------------------------------------------------
+
 
 def test_parameter_group_forces_tls_logs_slow_statements_and_loads_pg_stat_statements():
     group = resource("database", "aws_db_parameter_group", "main")
@@ -230,6 +252,7 @@ def test_development_database_is_the_cost_optimised_one():
 
 # --- network and security groups ----------------------------------------------------
 
+
 def test_nat_gateways_per_environment():
     assert module_call("production", "network")["nat_gateway_per_az"] is True
     assert module_call("development", "network")["nat_gateway_per_az"] is False
@@ -262,6 +285,7 @@ def test_database_is_reachable_only_from_the_service_and_admin_cidrs():
 
 
 # --- cache, compute, monitoring -----------------------------------------------------
+
 
 def test_cache_is_encrypted_in_transit_and_at_rest():
     group = resource("cache", "aws_elasticache_replication_group", "main")
@@ -297,12 +321,12 @@ def test_production_alarms_go_to_an_encrypted_sns_topic():
     assert first(resource("monitoring", "aws_sns_topic", "alarms")["kms_master_key_id"]) == "${var.kms_key_arn}"
     with open(os.path.join(TF_DIR, "modules", "monitoring", "main.tf")) as handle:
         text = handle.read()
-    for metric in ("CPUUtilization", "FreeStorageSpace", "DatabaseConnections", "ReplicaLag",
-                   "DatabaseMemoryUsagePercentage", "Evictions"):
+    for metric in ("CPUUtilization", "FreeStorageSpace", "DatabaseConnections", "ReplicaLag", "DatabaseMemoryUsagePercentage", "Evictions"):
         assert '"%s"' % metric in text, metric
 
 
 # --- encryption at rest everywhere --------------------------------------------------
+
 
 def test_kms_everywhere_at_rest():
     for module in MODULES:
@@ -323,20 +347,19 @@ def test_kms_everywhere_at_rest():
 
 # --- S3 -----------------------------------------------------------------------------
 
+
 def test_buckets_block_public_access_version_encrypt_and_require_tls():
     pab = resource("storage", "aws_s3_bucket_public_access_block", "main")
     for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"):
         assert first(pab[flag]) is True, flag
     versioning = resource("storage", "aws_s3_bucket_versioning", "main")
     assert first(first(versioning["versioning_configuration"])["status"]) == "Enabled"
-    sse = first(first(resource("storage", "aws_s3_bucket_server_side_encryption_configuration", "main")["rule"])
-                ["apply_server_side_encryption_by_default"])
+    sse = first(first(resource("storage", "aws_s3_bucket_server_side_encryption_configuration", "main")["rule"])["apply_server_side_encryption_by_default"])
     assert first(sse["sse_algorithm"]) == "aws:kms" and first(sse["kms_master_key_id"]) == "${var.kms_key_arn}"
     storage = load_dir(os.path.join(TF_DIR, "modules", "storage"))
     policy = [b["tls_only"] for b in storage["data"] if "aws_iam_policy_document" in b for b in [b["aws_iam_policy_document"]]][0]
     deny = [s for s in policy["statement"] if first(s["effect"]) == "Deny"]
-    assert any(first(first(s["condition"])["variable"]) == "aws:SecureTransport" and first(first(s["condition"])["values"]) == ["false"]
-               for s in deny)
+    assert any(first(first(s["condition"])["variable"]) == "aws:SecureTransport" and first(first(s["condition"])["values"]) == ["false"] for s in deny)
     assert first(resource("storage", "aws_s3_bucket_policy", "tls_only")["policy"])
 
 
@@ -350,6 +373,7 @@ def test_log_bucket_has_a_retention_lifecycle():
 
 
 # --- names and tags -----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("root", ROOTS)
 def test_names_carry_developer_id_and_tags_are_standard(root):
@@ -376,6 +400,7 @@ def test_every_taggable_resource_sets_tags():
 
 # --- checkov ------------------------------------------------------------------------
 
+
 def run_checkov(directories):
     """Run checkov on each directory (in parallel) and return {directory: report}.
 
@@ -386,8 +411,7 @@ def run_checkov(directories):
     procs = {}
     for directory in directories:
         argv = [CHECKOV, "-d", directory, "--framework", "terraform", "--compact", "-o", "json", "--skip-download"]
-        procs[directory] = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                            env=dict(os.environ, BC_SKIP_MAPPING="TRUE"))
+        procs[directory] = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, BC_SKIP_MAPPING="TRUE"))
     reports = {}
     for directory, proc in procs.items():
         out, err = proc.communicate(timeout=600)
@@ -426,8 +450,10 @@ def test_checkov_failures_are_detected(tmp_path):
     shutil.copytree(os.path.join(TF_DIR, "modules"), tmp_path / "modules")
     shutil.copytree(os.path.join(TF_DIR, "development"), tmp_path / "development")
     with open(tmp_path / "development" / "bad.tf", "w") as handle:
-        handle.write('resource "aws_db_instance" "bad" {\n  engine = "postgres"\n  instance_class = "db.t4g.micro"\n'
-                     '  publicly_accessible = true\n  storage_encrypted = false\n}\n')
+        handle.write(
+            'resource "aws_db_instance" "bad" {\n  engine = "postgres"\n  instance_class = "db.t4g.micro"\n'
+            "  publicly_accessible = true\n  storage_encrypted = false\n}\n"
+        )
     report = run_checkov([str(tmp_path / "development")])[str(tmp_path / "development")]
     ids = {check_id for check_id, resource_, _ in failed_checks(report) if resource_ == "aws_db_instance.bad"}
     assert {"CKV_AWS_16", "CKV_AWS_17"} <= ids
