@@ -67,9 +67,9 @@ options:
     type: str
   value:
     description:
-      - The public fields of the secret value (a dictionary: C(engine), C(host), C(port), C(dbname), C(username), ...)
-        for O(operation=ensure_current) and O(operation=put_pending). The password is not part of it:
-        give O(password) or set O(generate_password=true).
+      - The public fields of the secret value (a dictionary with C(engine), C(host), C(port), C(dbname), C(username))
+        for O(operation=ensure_current) and O(operation=put_pending).
+      - The password is not part of it; give O(password) or set O(generate_password=true).
     type: dict
   password:
     description:

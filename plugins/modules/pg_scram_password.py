@@ -39,7 +39,7 @@ options:
   state:
     description:
       - V(present) sets O(password) (when given) and C(VALID UNTIL).
-      - V(absent) sets C(PASSWORD NULL): the role can no longer log in with a password.
+      - V(absent) sets C(PASSWORD NULL), so the role can no longer log in with a password.
     type: str
     choices: [ present, absent ]
     default: present
@@ -93,7 +93,7 @@ notes:
   - The verifier is a salted hash, not the password; it still deserves care (it allows offline guessing), hence
     O(quiet_statement_log).
   - RETURN never contains the password or the verifier; RV(queries) shows a placeholder.
-  - Never use this on the RDS master user: its password is managed by RDS (C(manage_master_user_password)).
+  - Never use this on the RDS master user, whose password is managed by RDS (C(manage_master_user_password)).
 seealso:
   - module: sensa.infra.db_secret
   - name: PostgreSQL password authentication

@@ -199,11 +199,11 @@ def test_functions_leak_nothing_across_users(shared_db):
         assert cur.fetchone() == (0, 0, 0)
         cur.execute("SELECT analogy_hash FROM get_feedback_analysis()")
         assert [r[0] for r in cur.fetchall()] == [sha("river")]
-        cur.execute("SELECT DISTINCT course_id FROM find_similar_documents(%s::vector, 100)", (q,))
+        cur.execute("SELECT DISTINCT course_id FROM find_similar_documents(%s::vector, 100, -1)", (q,))
         assert cur.fetchall() == [(d.course_a,)]
-        cur.execute("SELECT count(*) FROM find_similar_documents(%s::vector, 100)", (q,))
+        cur.execute("SELECT count(*) FROM find_similar_documents(%s::vector, 100, -1)", (q,))
         assert cur.fetchone()[0] == 12
-        cur.execute("SELECT DISTINCT course_id FROM find_similar_keywords(%s::vector, 100)", (q,))
+        cur.execute("SELECT DISTINCT course_id FROM find_similar_keywords(%s::vector, 100, -1)", (q,))
         assert cur.fetchall() == [(d.course_a,)]
         cur.execute("SELECT count(*) FROM find_similar_keywords(%s::vector, 10, 0, %s)", (q, d.course_b))
         assert cur.fetchone()[0] == 0

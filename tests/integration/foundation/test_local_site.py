@@ -1,0 +1,28 @@
+"""The README's first command: site.yml on the local inventory, twice, then the stop playbook."""
+
+import os
+import shutil
+import tempfile
+
+from ansible_collections.sensa.infra.plugins.module_utils.pg_cluster import Cluster
+from support.ansible_run import run_playbook
+
+
+def test_site_yml_local_twice_then_stop(pg_engine, repo_root):
+    state = tempfile.mkdtemp(prefix="sensa-local-")
+    extra = {"sensa_local_dir": state, "local_postgres_engine": pg_engine}
+    try:
+        first = run_playbook("site.yml", inventory="inventories/local", extra_vars=extra)
+        assert first.returncode == 0, first
+        assert "schema_version" in first.stdout and "vector 0." in first.stdout and "pg_trgm" in first.stdout
+        assert "server: PostgreSQL" in first.stdout
+        second = run_playbook("site.yml", inventory="inventories/local", extra_vars=extra)
+        assert second.returncode == 0 and second.changed() == 0, second
+        cluster = Cluster(os.path.join(state, "pg", "local"))
+        assert cluster.running()
+        stop = run_playbook("playbooks/local_stop.yml", inventory="inventories/local", extra_vars=extra)
+        assert stop.returncode == 0 and stop.changed() == 1, stop
+        assert not cluster.running()
+    finally:
+        Cluster(os.path.join(state, "pg", "local")).stop() if os.path.isdir(os.path.join(state, "pg", "local")) else None
+        shutil.rmtree(state, ignore_errors=True)
