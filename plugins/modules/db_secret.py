@@ -23,7 +23,7 @@ description:
     on a task with C(no_log) set.
   - Runs on the host that executes it; for the Ansible control node use C(delegate_to) or a local connection.
 author:
-  - Sensa Learn platform team
+  - Sensa Learn platform team (@sensa-learn)
 options:
   operation:
     description:
@@ -91,7 +91,7 @@ options:
       - Characters of a generated password. Only letters, digits and C(-._~) (RFC 3986 unreserved) are
         accepted, so the password never breaks a C(postgresql://) URI or a libpq connection string.
     type: str
-    default: ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~
+    default: abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~
   overwrite_pending:
     description:
       - With O(operation=put_pending), replace a different pending version instead of failing.
@@ -147,6 +147,7 @@ attributes:
     description: Reports what would change and writes nothing.
   diff_mode:
     support: none
+    description: Secrets and verifiers are never shown as a diff.
 notes:
   - Staging labels move exactly as in a Secrets Manager rotation (C(PutSecretValue) with C(VersionStages=[AWSPENDING]),
     then C(UpdateSecretVersionStage) with C(MoveToVersionId)/C(RemoveFromVersionId)); a rotation is in progress

@@ -43,6 +43,7 @@ attributes:
     description: The probe is read-only and runs in check mode as well.
   diff_mode:
     support: none
+    description: Secrets and verifiers are never shown as a diff.
 seealso:
   - module: sensa.infra.pg_scram_password
   - module: sensa.infra.db_secret

@@ -89,6 +89,7 @@ attributes:
     description: Decides what would change (reading the verifier or testing a login) and changes nothing.
   diff_mode:
     support: none
+    description: Secrets and verifiers are never shown as a diff.
 notes:
   - The verifier is a salted hash, not the password; it still deserves care (it allows offline guessing), hence
     O(quiet_statement_log).
