@@ -1,9 +1,10 @@
 """Apply and roll back the Sensa Learn migrations (files/sql/migrations) in tests.
 
-Tests talk only to ``apply_schema`` / ``rollback_schema`` / ``migration_files`` so the way
-files reach the server can change without touching a test body: today each file runs
-through ``psql -X -v ON_ERROR_STOP=1 -1 -f FILE`` (one transaction per file, like
-pg_migrate); the lead will switch the internals to the pg_migrate module.
+``apply_schema`` and ``rollback_schema`` go through pg_migrate's engine (the same code the
+``sensa.infra.pg_migrate`` module runs: advisory lock, one transaction per file, log rows),
+so every schema test also exercises the migration path users deploy with. ``run_file``
+applies one file directly with psql, for the "apply the same file twice" checks that the
+engine would (rightly) refuse to do.
 """
 
 import os
@@ -59,33 +60,43 @@ def run_file(db, path, role=None):
     return proc.stderr
 
 
+def _runner(db, role):
+    import psycopg2
+
+    from ansible_collections.sensa.infra.plugins.module_utils.migration_files import discover
+    from ansible_collections.sensa.infra.plugins.module_utils.migration_runner import RunOptions, Runner
+
+    def connect(autocommit):
+        conn = psycopg2.connect(application_name="sensa.pg_migrate", **db.conninfo())
+        conn.autocommit = autocommit
+        return conn
+
+    return Runner(connect, discover(MIGRATIONS_DIR), RunOptions(session_role=role, controller_user="pytest"))
+
+
 def apply_schema(db, upto=None, role=None):
-    """Apply every migration in version order up to and including ``upto`` (a version or a
-    prefix like '0003'); each file in one transaction. Returns the versions applied."""
-    done = []
-    for version, up, _ in migration_files():
-        run_file(db, up, role=role)
-        done.append(version)
-        if upto and (version == upto or version.endswith("_" + upto)):
-            break
-    return done
+    """Apply pending migrations through pg_migrate up to and including ``upto`` (a version or
+    a suffix like '0003'; None: all). Returns the versions applied."""
+    from ansible_collections.sensa.infra.plugins.module_utils.migration_files import MigrationError
+
+    try:
+        result = _runner(db, role).run("applied", _full(upto) if upto else None)
+    except MigrationError as exc:
+        raise SchemaError(str(exc))
+    return [a["version"] for a in result["applied"]]
 
 
 def rollback_schema(db, down_to=None, role=None, applied_upto=None):
-    """Roll back, newest first, every migration newer than ``down_to`` (None: all of them).
-    ``applied_upto`` limits the start to that version (default: the newest file)."""
-    done = []
-    files = migration_files()
-    if applied_upto:
-        files = [f for f in files if f[0] <= _full(applied_upto)]
-    for version, _, down in reversed(files):
-        if down_to and version <= _full(down_to):
-            break
-        if down is None:
-            raise SchemaError("migration %s has no rollback file" % version)
-        run_file(db, down, role=role)
-        done.append(version)
-    return done
+    """Roll back through pg_migrate, newest first, every applied migration newer than
+    ``down_to`` (None: all of them). ``applied_upto`` is accepted for symmetry with the
+    direct path: only applied versions are ever rolled back. Returns the versions rolled back."""
+    from ansible_collections.sensa.infra.plugins.module_utils.migration_files import MigrationError
+
+    try:
+        result = _runner(db, role).run("rolled_back", _full(down_to) if down_to else "0")
+    except MigrationError as exc:
+        raise SchemaError(str(exc))
+    return [r["version"] for r in result["rolled_back"]]
 
 
 def _full(version):

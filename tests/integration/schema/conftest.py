@@ -8,8 +8,8 @@ when missing and never dropped; the LOGIN members used here get unique names.
 import uuid
 
 import pytest
-
 from sensa_schema_helpers import GRANTS, GROUP_ROLES, Roles, prepare_database, seed
+
 from support.schema import apply_schema
 
 

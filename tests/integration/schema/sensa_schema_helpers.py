@@ -2,9 +2,7 @@
 
 import hashlib
 import random
-import uuid
 from contextlib import contextmanager
-
 
 GROUP_ROLES = {
     "sensa_migrator": "NOLOGIN NOSUPERUSER NOBYPASSRLS",
@@ -98,7 +96,7 @@ class Data:
 def seed(db):
     """Two owners A and B, three more users; a course each for A and B with documents,
     chapters, chunks with embeddings, keywords, progress, annotations and feedback."""
-    rng = random.Random(42)
+    rng = random.Random(42)  # noqa: S311 - test data, not secrets
     d = Data()
     names = ["a", "b", "c", "d", "e"]
     for n in names:
@@ -146,7 +144,7 @@ def seed(db):
             d.vectors[cid] = v
     d.kw = {}
     for key, course in (("a", d.course_a), ("b", d.course_b)):
-        for i, term in enumerate(["Neural Network", "neural networks", "Gradient Descent", "Eigenvalue"]):
+        for term in ["Neural Network", "neural networks", "Gradient Descent", "Eigenvalue"]:
             kid = db.scalar(
                 "INSERT INTO keywords (course_id, term, definition, embedding) VALUES (%s, %s, 'def', %s) RETURNING id",
                 (course, term, vec(rand_vec(rng))),

@@ -2,7 +2,6 @@
 
 import psycopg2
 import pytest
-
 from sensa_schema_helpers import sha, superuser
 
 # (constraint name, SQL that must violate it); {x} placeholders come from the data set.

@@ -2,7 +2,6 @@
 
 import psycopg2
 import pytest
-
 from sensa_schema_helpers import basis, session, sha, superuser, vec
 
 

@@ -6,7 +6,6 @@ database only, reports the plan of the statement inside each function as a NOTIC
 """
 
 import pytest
-
 from sensa_schema_helpers import session, vec
 
 

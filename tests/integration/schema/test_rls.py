@@ -2,7 +2,6 @@
 
 import psycopg2
 import pytest
-
 from sensa_schema_helpers import session, sha, superuser
 
 OWNER_COLUMN = {"user_profiles": "user_id", "courses": "owner_id", "user_annotations": "user_id",
@@ -151,7 +150,6 @@ def test_admin_reads_and_writes_every_row(shared_db, table):
 
 @pytest.mark.parametrize("table", TABLES)
 def test_readonly_analytics_reads_everything_and_writes_nothing(shared_db, table):
-    d = shared_db.data
     with superuser(shared_db) as cur:
         total = count_rows(cur, table)
     with session(shared_db, shared_db.roles.readonly) as cur:

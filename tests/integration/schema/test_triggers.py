@@ -4,7 +4,6 @@ import datetime
 
 import psycopg2
 import pytest
-
 from sensa_schema_helpers import session, sha, superuser
 
 
