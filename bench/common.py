@@ -115,7 +115,8 @@ def ensure_access(target, login=APP_LOGIN):
         if not cur.fetchone():
             cur.execute('CREATE ROLE "%s" LOGIN NOSUPERUSER NOBYPASSRLS IN ROLE %s' % (login, APP_GROUP))
             did.append("created login role %s" % login)
-        cur.execute("SELECT has_table_privilege(%s, 'public.courses', 'SELECT')", (APP_GROUP,))
+        cur.execute("SELECT to_regclass('public.courses') IS NULL OR has_table_privilege(%s, 'public.courses', 'SELECT')",
+                    (APP_GROUP,))
         if not cur.fetchone()[0]:
             cur.execute(
                 "GRANT USAGE ON SCHEMA public TO sensa_app, sensa_readonly;"

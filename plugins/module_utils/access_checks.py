@@ -279,6 +279,16 @@ def protected_table_status(facts, config):
     return status
 
 
+def rls_summary(status):
+    """One line for the site.yml summary, e.g. 'enabled and forced on 5/5 protected tables'."""
+    good = [s for s in status if s["exists"] and s["rls_enabled"] and s["rls_forced"]]
+    line = "enabled and forced on %d/%d protected tables" % (len(good), len(status))
+    bad = [s["table"] for s in status if s not in good]
+    if bad:
+        line += "; not on %s" % ", ".join(bad)
+    return line
+
+
 def _check_rls(facts, config):
     found = []
     for status in protected_table_status(facts, config):

@@ -79,7 +79,7 @@ def generate_password(length=32, alphabet=URI_SAFE_ALPHABET):
         )
     if len(alphabet) < 16:
         raise SecretStoreError("password alphabet has %d distinct characters; use at least 16" % len(alphabet))
-    return "".join(secrets.choice(alphabet) for _ in range(length))
+    return "".join(secrets.choice(alphabet) for dummy in range(length))
 
 
 def public_fields(value):

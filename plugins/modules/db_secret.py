@@ -342,8 +342,7 @@ def main():
             if not store.status()["current_version_id"]:
                 result["fields"] = public_fields(value)
             else:
-                _, current = store.get()
-                result["fields"] = public_fields(current)
+                result["fields"] = public_fields(store.get()[1])
             result["changed"], result["version_id"] = store.ensure_current(value, check_mode=module.check_mode)
         elif operation == "put_pending":
             if params["generate_password"]:
@@ -351,7 +350,7 @@ def main():
                 # fields match instead of replacing it, so a re-run resumes the same rotation.
                 status = store.status()
                 if status["rotation_in_progress"]:
-                    _, pending = store.get(version_id=status["pending_version_id"])
+                    pending = store.get(version_id=status["pending_version_id"])[1]
                     if public_fields(pending) == public_fields(value):
                         value = pending
             result["changed"], result["version_id"] = store.put_pending(

@@ -31,7 +31,7 @@ description:
     C(REFERENCES) or (PostgreSQL 17+) C(MAINTAIN) on a relation of O(schemas).
   - Uses C(pg_roles) and the C(has_*_privilege) functions only, never C(pg_authid), so it works as the RDS master user.
 author:
-  - Sensa Learn platform team
+  - Sensa Learn platform team (@sensa-learn)
 extends_documentation_fragment:
   - sensa.infra.postgres
 attributes:
@@ -40,6 +40,7 @@ attributes:
     description: The module only reads; it behaves the same in check mode.
   diff_mode:
     support: none
+    description: Nothing changes, so there is no diff.
 options:
   schemas:
     description:
@@ -189,6 +190,11 @@ protected_tables:
   type: list
   elements: dict
   sample: [ { table: public.courses, exists: true, rls_enabled: true, rls_forced: true, owner: sensa_migrator } ]
+rls_summary:
+  description: One line on the row-level security of O(protected_tables), for the site.yml summary.
+  returned: always
+  type: str
+  sample: enabled and forced on 5/5 protected tables
 app_role_privileges:
   description: For each existing role of O(app_roles), what it could create and which risky memberships and privileges it holds.
   returned: always
@@ -240,6 +246,7 @@ from ansible_collections.sensa.infra.plugins.module_utils.access_checks import (
     AccessConfig,
     check,
     protected_table_status,
+    rls_summary,
     summarize,
 )
 from ansible_collections.sensa.infra.plugins.module_utils.postgres_connection import (
@@ -291,6 +298,7 @@ def main():
         functions=facts["functions"],
         types=facts["types"],
         protected_tables=protected_table_status(facts, config),
+        rls_summary=rls_summary(protected_table_status(facts, config)),
         app_role_privileges=facts["app_role_privileges"],
         violations=violations,
         passed=not violations,

@@ -190,3 +190,10 @@ def test_config_defaults():
     assert config.protected_tables == list(ac.DEFAULT_PROTECTED_TABLES)
     assert config.migrator_role == "sensa_migrator"
     assert not config.allow_temporary and not config.migrator_may_bypass_rls
+
+
+def test_rls_summary(facts):
+    assert ac.rls_summary(ac.protected_table_status(facts, CONFIG)) == "enabled and forced on 5/5 protected tables"
+    facts["relations"][1]["rls_forced"] = False
+    assert ac.rls_summary(ac.protected_table_status(facts, CONFIG)) == (
+        "enabled and forced on 4/5 protected tables; not on public.courses")

@@ -16,6 +16,7 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
+from conftest import Database
 from support.ansible_run import run_playbook
 from support.collection import REPO_ROOT, ensure_collection_link
 
@@ -45,29 +46,65 @@ def reset_roles(db):
         db.psql('DROP ROLE IF EXISTS "%s";' % role)
 
 
-@pytest.fixture
-def access_db(pg_db, tmp_path):
-    """A fresh database with no Sensa roles in the cluster, and an inventory pointing at it."""
-    reset_roles(pg_db)
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(json.dumps({
-        "all": {"hosts": {"access_db": {
+def write_inventory(db, directory):
+    inventory = os.path.join(str(directory), "hosts-%s.yml" % db.name)
+    with open(inventory, "w") as handle:
+        json.dump({"all": {"hosts": {"access_db": {
             "ansible_connection": "local",
             "ansible_python_interpreter": os.path.join(REPO_ROOT, ".venv", "bin", "python"),
-            "sensa_db_login": pg_db.login,
+            "sensa_db_login": db.login,
             "pg_extensions_uuid_ossp_required": False,
-        }}},
-    }))
-    pg_db.inventory = str(inventory)
-    yield pg_db
-    # Leave no role behind that depends on this database's objects.
-    for role in ALL_ROLES:
-        pg_db.psql('DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = \'%s\') THEN '
-                   'EXECUTE \'DROP OWNED BY "%s"\'; END IF; END $$;' % (role, role), check=False)
+        }}}}, handle)
+    db.inventory = inventory
+    return db
 
 
 def play(db, name="database.yml", **kwargs):
     return run_playbook(os.path.join(PLAYBOOKS, name), inventory=db.inventory, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def stage(pg_server, tmp_path_factory):
+    """One database taken through the whole stage twice: (database, first run, second run).
+
+    Roles are cluster-wide, so they are dropped first (earlier tests' databases are gone).
+    Tests that change anything work on a clone (``clone`` fixture), never on this one.
+    """
+    name = "access_" + uuid.uuid4().hex[:10]
+    pg_server.create_database(name)
+    db = write_inventory(Database(pg_server, name, pg_server.superuser_password), tmp_path_factory.mktemp("access"))
+    reset_roles(db)
+    first = play(db)
+    second = play(db) if first.returncode == 0 else None
+    try:
+        yield db, first, second
+    finally:
+        pg_server.drop_database(name)
+
+
+@pytest.fixture
+def applied(stage):
+    db, first, _ = stage
+    assert first.returncode == 0, first
+    return db
+
+
+@pytest.fixture
+def clone(applied, pg_server, tmp_path):
+    """A copy of the applied database that a test may change; role changes are undone after."""
+    name = "access_" + uuid.uuid4().hex[:10]
+    pg_server.create_database(name, template=applied.name)
+    db = write_inventory(Database(pg_server, name, pg_server.superuser_password), tmp_path)
+    # CREATE DATABASE ... TEMPLATE copies the contents, not the database's own ACL: restore
+    # what the role set on the original so the clone starts converged.
+    db.psql('REVOKE ALL ON DATABASE "%s" FROM PUBLIC; GRANT CONNECT ON DATABASE "%s" TO sensa_app, sensa_admin, sensa_readonly;'
+            % (name, name))
+    try:
+        yield db
+    finally:
+        pg_server.drop_database(name)
+        pg_server.psql("ALTER ROLE sensa_app_b NOBYPASSRLS; ALTER ROLE sensa_app_a NOCREATEDB;", check=False)
+        pg_server.psql("REVOKE sensa_migrator FROM sensa_app_a;", check=False)
 
 
 def check_model(db):
@@ -96,18 +133,21 @@ def fail_sql(conn, sql, params=None):
     raise AssertionError("expected permission denied for: %s" % sql)
 
 
-@pytest.fixture
-def applied(access_db):
-    result = play(access_db)
-    assert result.returncode == 0, result
-    return access_db
+def test_check_mode_of_the_roles_entry_point_creates_nothing(pg_db, tmp_path):
+    # Runs before the module's stage database exists, so the roles can be dropped.
+    reset_roles(pg_db)
+    write_inventory(pg_db, tmp_path)
+    preview = play(pg_db, "roles_only.yml", check=True)
+    assert preview.returncode == 0, preview
+    assert preview.changed() > 0
+    assert pg_db.scalar("SELECT count(*) FROM pg_roles WHERE rolname = ANY(%s)", (list(ALL_ROLES),)) == 0
+    assert pg_db.scalar("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'public'") != MIGRATOR
 
 
-def test_first_run_creates_everything_and_second_run_changes_nothing(access_db):
-    first = play(access_db)
+def test_first_run_creates_everything_and_second_run_changes_nothing(stage):
+    _, first, second = stage
     assert first.returncode == 0, first
     assert first.changed() > 0
-    second = play(access_db)
     assert second.returncode == 0, second
     assert second.changed() == 0, second
 
@@ -228,7 +268,8 @@ def test_app_users_see_only_their_rows_and_nothing_without_context(applied):
         conn.close()
 
 
-def test_default_privileges_reach_objects_of_later_migrations(applied):
+def test_default_privileges_reach_objects_of_later_migrations(clone):
+    applied = clone
     applied.psql(
         "SET ROLE sensa_migrator;"
         "CREATE TABLE public.later_notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body text NOT NULL);"
@@ -255,45 +296,40 @@ def test_default_privileges_reach_objects_of_later_migrations(applied):
     assert again.changed() == 0, again
 
 
-@pytest.mark.parametrize("breakage, check, named", [
+BREAKAGES = [
     ("ALTER TABLE public.courses NO FORCE ROW LEVEL SECURITY", "rls_not_forced", "public.courses"),
     ("ALTER TABLE public.user_progress DISABLE ROW LEVEL SECURITY", "rls_not_enabled", "public.user_progress"),
-    ("SET ROLE sensa_migrator; CREATE FUNCTION public.risky_definer() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1'",
+    ("SET ROLE sensa_migrator; CREATE FUNCTION public.risky_definer() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1'; RESET ROLE",
      "security_definer_search_path", "public.risky_definer()"),
     ("SET ROLE sensa_migrator; CREATE FUNCTION public.open_definer(p uuid) RETURNS int LANGUAGE sql SECURITY DEFINER "
-     "SET search_path = pg_catalog AS 'SELECT 1'", "security_definer_public_execute", "public.open_definer(p uuid)"),
+     "SET search_path = pg_catalog AS 'SELECT 1'; RESET ROLE", "security_definer_public_execute", "public.open_definer(p uuid)"),
     ("CREATE TABLE public.rogue_table (id int)", "owner_not_migrator", "public.rogue_table"),
+    ("ALTER TABLE public.chapters OWNER TO sensa_app_a", "owner_not_migrator", "public.chapters"),
     ("ALTER ROLE sensa_app_b BYPASSRLS", "app_role_bypassrls", "sensa_app_b"),
     ("GRANT sensa_migrator TO sensa_app_a", "app_role_member_of_owner", "sensa_app_a"),
     ("GRANT TEMPORARY ON DATABASE {db} TO sensa_app", "app_role_can_create_temporary", "{db}"),
-])
-def test_violation_is_found_and_the_role_fails_naming_it(applied, breakage, check, named):
-    named = named.format(db=applied.name)
-    applied.psql(breakage.format(db='"%s"' % applied.name))
-    _, violations = check_model(applied)
-    hits = [v for v in violations if v["check"] == check]
-    assert hits and any(v["object"] == named for v in hits), violations
-    result = play(applied, "access_only.yml")
+    ("GRANT TRIGGER ON public.keywords TO sensa_app", "app_role_ddl_privilege", "public.keywords"),
+]
+
+
+def test_each_violation_is_found_and_the_role_fails_naming_it(clone):
+    for breakage, _, _ in BREAKAGES:
+        clone.psql(breakage.format(db='"%s"' % clone.name) + ";")
+    _, violations = check_model(clone)
+    found = {(v["check"], v["object"]) for v in violations}
+    for _, check, named in BREAKAGES:
+        assert (check, named.format(db=clone.name)) in found, violations
+    result = play(clone, "access_only.yml")
     assert result.returncode != 0, result
-    assert "Verify the access model" in result.output
-    assert named in result.output and "access-model violation" in result.output
-
-
-def test_role_fails_when_a_table_is_owned_by_a_login_user(applied):
-    applied.psql("ALTER TABLE public.chapters OWNER TO sensa_app_a")
-    result = play(applied, "access_only.yml")
-    assert result.returncode != 0
+    assert "Verify the access model" in result.output and "access-model violation" in result.output
+    for _, _, named in BREAKAGES:
+        assert named.format(db=clone.name) in result.output, named
     assert "public.chapters is owned by application role sensa_app_a" in result.output
+    assert "public.rogue_table is owned by login role" in result.output
 
 
-def test_check_mode_reports_changes_without_making_them(access_db):
-    preview = play(access_db, "roles_only.yml", check=True)
-    assert preview.returncode == 0, preview
-    assert preview.changed() > 0
-    assert access_db.scalar("SELECT count(*) FROM pg_roles WHERE rolname = ANY(%s)", (list(ALL_ROLES),)) == 0
-
-    applied = play(access_db)
-    assert applied.returncode == 0, applied
+def test_check_mode_reports_changes_without_making_them(clone):
+    access_db = clone
     # Drift: a lost grant, a database privilege back for PUBLIC, a risky role attribute.
     access_db.psql('REVOKE INSERT ON public.courses FROM sensa_app; GRANT TEMPORARY ON DATABASE "%s" TO PUBLIC;' % access_db.name)
     preview = play(access_db, "access_only.yml", check=True)
@@ -310,19 +346,25 @@ def test_check_mode_reports_changes_without_making_them(access_db):
     assert not access_db.scalar("SELECT has_database_privilege('sensa_app_a', current_database(), 'TEMPORARY')")
 
 
-def test_initial_scram_verifier_is_set_once_and_never_logged(access_db, tmp_path):
+def test_initial_scram_verifier_is_set_once_and_never_logged(clone):
     from ansible_collections.sensa.infra.plugins.module_utils import scram
 
-    verifier = scram.scram_sha256_verifier("correct horse battery staple")
-    extra = {"pg_access_app_user_password_verifiers": {"sensa_app_a": verifier}}
-    first = play(access_db, "roles_only.yml", extra_vars=extra, verbosity=3)
-    assert first.returncode == 0, first
-    assert verifier.split("$")[2] not in first.output
-    assert access_db.scalar("SELECT rolpassword FROM pg_authid WHERE rolname = 'sensa_app_a'") == verifier
-    assert access_db.scalar("SELECT rolpassword FROM pg_authid WHERE rolname = 'sensa_app_b'") is None
-    # Rotation owns the password from now on: a different verifier is not applied.
-    other = scram.scram_sha256_verifier("another one")
-    again = play(access_db, "roles_only.yml", extra_vars={"pg_access_app_user_password_verifiers": {"sensa_app_a": other}})
-    assert again.returncode == 0, again
-    assert again.changed() == 0, again
-    assert access_db.scalar("SELECT rolpassword FROM pg_authid WHERE rolname = 'sensa_app_a'") == verifier
+    user = "sensa_app_t" + uuid.uuid4().hex[:6]
+    verifier = scram.build_verifier("correct horse battery staple")
+    extra = {"pg_access_app_users": [user], "pg_access_app_user_password_verifiers": {user: verifier}}
+    try:
+        first = play(clone, "roles_only.yml", extra_vars=extra, verbosity=3)
+        assert first.returncode == 0, first
+        # The verifier went in through -e here; what matters is the task output and results.
+        task_output = first.stdout.split("Create the application login users", 1)[1]
+        assert verifier.split("$", 2)[2] not in task_output
+        assert clone.scalar("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (user,)) == verifier
+        assert clone.scalar("SELECT pg_has_role(%s, 'sensa_app', 'MEMBER')", (user,))
+        # Rotation owns the password from now on: another verifier is not applied.
+        extra["pg_access_app_user_password_verifiers"] = {user: scram.build_verifier("another one")}
+        again = play(clone, "roles_only.yml", extra_vars=extra)
+        assert again.returncode == 0, again
+        assert again.changed() == 0, again
+        assert clone.scalar("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (user,)) == verifier
+    finally:
+        clone.psql('DROP ROLE IF EXISTS "%s";' % user, check=False)
