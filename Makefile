@@ -7,5 +7,8 @@ local:  ## set up .venv and run site.yml on inventories/local (embedded PostgreS
 test:   ## every quality gate and test suite (what CI runs)
 	bash scripts/test.sh
 
+bench:  ## seed + benchmark at s=1 (~20 min on 2 cores); results in bench/results and docs/benchmarks.md
+	bash scripts/bootstrap.sh && .venv/bin/python bench/run.py --scale 1
+
 stop:   ## stop the local cluster (data kept)
 	bash scripts/bootstrap.sh && .venv/bin/ansible-playbook playbooks/local_stop.yml -i inventories/local

@@ -31,7 +31,6 @@ import json
 import os
 import random
 import re
-import shutil
 import sys
 import time
 
@@ -461,7 +460,7 @@ def chart(results, path, extra=None):
     ax.set_yscale("log")
     ax.set_ylabel("latency per call (ms, log scale)")
     meta = results["meta"]
-    ax.set_title("Sensa Learn query latency, s=%s, %s, PostgreSQL %s + pgvector %s, %d calls each"
+    ax.set_title("Sensa Learn query latency, s=%s, %s vCPU (shared), PostgreSQL %s + pgvector %s, %d calls each"
                  % (meta["scale"], meta["machine"].get("cpus"), meta["server"]["server_version"],
                     meta["server"]["pgvector"], meta["calls"]), fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
