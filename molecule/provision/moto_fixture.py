@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Start or stop moto_server for the provision scenario and seed the master secret.
 
 start DIR: moto_server on a free 127.0.0.1 port (pid in DIR/moto.pid, port in DIR/moto.port),

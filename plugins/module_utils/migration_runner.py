@@ -472,7 +472,7 @@ class Runner:
             if plan.errors:
                 raise MigrationError("nothing was run:\n  - " + "\n  - ".join(plan.errors))
 
-            files = [m.fix for m, _ in plan.fixes] + [m.up for m in plan.apply] + [m.down for m in plan.rollback]
+            files = [m.fix for m, _old in plan.fixes] + [m.up for m in plan.apply] + [m.down for m in plan.rollback]
             parsed = self.preflight(files)
             if read_only:
                 result["current_version"] = plan.current

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """A terraform CLI STAND-IN for tests. It is not Terraform and creates nothing.
 
 No terraform or tofu binary can be obtained on these machines, so the provisioning role
@@ -247,7 +247,7 @@ def cmd_plan(args, state):
     if not changes:
         print("No changes. Your infrastructure matches the configuration.")
         return 0
-    counts = {action: sum(1 for a, _ in changes if a == action) for action in ("create", "update", "delete")}
+    counts = {action: sum(1 for a, _address in changes if a == action) for action in ("create", "update", "delete")}
     print("Plan: %(create)d to add, %(update)d to change, %(delete)d to destroy." % counts)
     return 2 if "-detailed-exitcode" in args else 0
 
@@ -284,7 +284,7 @@ def cmd_apply(args, state):
     workspace = current_workspace(state)
     if plan["workspace"] != workspace or plan["base"] != state["workspaces"].get(workspace):
         raise Failure("Error: Saved plan is stale")
-    counts = {action: sum(1 for a, _ in plan["changes"] if a == action) for action in ("create", "update", "delete")}
+    counts = {action: sum(1 for a, _address in plan["changes"] if a == action) for action in ("create", "update", "delete")}
     state["workspaces"][workspace] = None if plan["destroy"] else plan["fingerprint"]
     save_state(state)
     print("Apply complete! Resources: %(create)d added, %(update)d changed, %(delete)d destroyed." % counts)

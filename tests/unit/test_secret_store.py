@@ -48,7 +48,7 @@ def test_bootstrap_mode_and_permissions(store):
 
 
 def test_labels_move_as_in_secrets_manager(store):
-    _, v1 = store.ensure_current(with_pw(VALUE, "p1-aaaaaaaaaaaaaaaa"))
+    _created, v1 = store.ensure_current(with_pw(VALUE, "p1-aaaaaaaaaaaaaaaa"))
     b = dict(VALUE, username="sensa_app_b")
     changed, v2 = store.put_pending(with_pw(b, "p2-bbbbbbbbbbbbbbbb"))
     assert changed and labels(store) == {v1: ["AWSCURRENT"], v2: ["AWSPENDING"]}
@@ -65,7 +65,7 @@ def test_labels_move_as_in_secrets_manager(store):
     assert store.promote() == (False, v2)  # nothing pending
     assert store.promote(v2) == (False, v2)
     # second rotation: the oldest version loses its last label and is dropped
-    _, v3 = store.put_pending(with_pw(VALUE, "p3-cccccccccccccccc"))
+    _created, v3 = store.put_pending(with_pw(VALUE, "p3-cccccccccccccccc"))
     store.promote(v3)
     assert labels(store) == {v2: ["AWSPREVIOUS"], v3: ["AWSCURRENT"]}
     assert store.get(ss.STAGE_PREVIOUS)[1]["username"] == "sensa_app_b"
@@ -73,7 +73,7 @@ def test_labels_move_as_in_secrets_manager(store):
 
 def test_overwrite_and_discard_pending(store):
     store.ensure_current(with_pw(VALUE, "p1-aaaaaaaaaaaaaaaa"))
-    _, v2 = store.put_pending(with_pw(VALUE, "p2-bbbbbbbbbbbbbbbb"))
+    _created, v2 = store.put_pending(with_pw(VALUE, "p2-bbbbbbbbbbbbbbbb"))
     changed, v3 = store.put_pending(with_pw(VALUE, "p3-cccccccccccccccc"), overwrite=True)
     assert changed and v3 != v2 and v2 not in labels(store)
     assert store.discard_pending() == (True, v3)
@@ -83,7 +83,7 @@ def test_overwrite_and_discard_pending(store):
 
 def test_interrupted_promote_is_finished(store):
     """Crash between moving AWSCURRENT and removing AWSPENDING: promote() completes it."""
-    _, v1 = store.ensure_current(with_pw(VALUE, "p1-aaaaaaaaaaaaaaaa"))
+    _created, v1 = store.ensure_current(with_pw(VALUE, "p1-aaaaaaaaaaaaaaaa"))
     _, v2 = store.put_pending(with_pw(VALUE, "p2-bbbbbbbbbbbbbbbb"))
     store.update_stage(ss.STAGE_CURRENT, move_to=v2, remove_from=v1)
     assert labels(store) == {v1: ["AWSPREVIOUS"], v2: ["AWSCURRENT", "AWSPENDING"]}

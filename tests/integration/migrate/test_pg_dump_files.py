@@ -52,7 +52,6 @@ def pg_dump(db, *args):
     ).stdout
 
 
-
 def new_database(source):
     name = "t_" + uuid.uuid4().hex[:12]
     source.cluster.create_database(name)

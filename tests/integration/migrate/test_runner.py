@@ -165,7 +165,7 @@ def test_eight_parallel_runs_apply_once(pg_db, tree):
         except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
+    threads = [threading.Thread(target=worker) for _worker in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -91,7 +91,7 @@ def _load(rotation, stop, counters, lock):
             conn = psycopg2.connect(host=secret["host"], port=secret["port"], dbname=secret["dbname"],
                                     user=secret["username"], password=secret["password"], connect_timeout=5)
             try:
-                for _ in range(5):
+                for _attempt in range(5):
                     with conn.cursor() as cur:
                         cur.execute("SELECT set_current_user_id(%s)", (USER_1,))
                         cur.execute("SELECT count(*) FROM courses")
@@ -115,13 +115,13 @@ def test_zero_downtime_under_load(rotation):
     stop = threading.Event()
     lock = threading.Lock()
     counters = {"requests": 0, "failed": 0, "errors": []}
-    threads = [threading.Thread(target=_load, args=(rotation, stop, counters, lock), daemon=True) for _ in range(workers)]
+    threads = [threading.Thread(target=_load, args=(rotation, stop, counters, lock), daemon=True) for _worker in range(workers)]
     started = time.monotonic()
     for t in threads:
         t.start()
     try:
         time.sleep(2)
-        results = [rotation.run(pg_rotation_force=True, pg_rotation_grace_seconds=3) for _ in range(2)]
+        results = [rotation.run(pg_rotation_force=True, pg_rotation_grace_seconds=3) for _round in range(2)]
         time.sleep(4)  # past the grace period: clients must have moved to the new user by themselves
     finally:
         stop.set()

@@ -128,7 +128,7 @@ def test_plan_drift_with_fix_file_plans_the_fix(mig_dir):
     migrations = discover(str(mig_dir))
     state = applied("20250101_0001", checksums={"20250101_0001": "sha256:v1:" + "0" * 64})
     plan = make_plan(migrations, state)
-    assert plan.errors == [] and [m.version for m, _ in plan.fixes] == ["20250101_0001"]
+    assert plan.errors == [] and [m.version for m, _old in plan.fixes] == ["20250101_0001"]
 
 
 def test_plan_repair_accepts_drift(mig_dir):

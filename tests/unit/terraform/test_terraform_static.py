@@ -272,8 +272,8 @@ def test_no_ingress_from_the_whole_internet():
 
 def test_database_is_reachable_only_from_the_service_and_admin_cidrs():
     rules = resources("database", "aws_vpc_security_group_ingress_rule")
-    assert {name for _, name, _ in rules} == {"from_clients", "from_admin"}
-    bodies = {name: body for _, name, body in rules}
+    assert {name for _kind, name, _body in rules} == {"from_clients", "from_admin"}
+    bodies = {name: body for _kind, name, body in rules}
     assert first(bodies["from_clients"]["referenced_security_group_id"]) == "${var.client_security_group_ids[count.index]}"
     assert first(bodies["from_admin"]["cidr_ipv4"]) == "${each.value}"
     for root in ROOTS:
@@ -455,5 +455,5 @@ def test_checkov_failures_are_detected(tmp_path):
             "  publicly_accessible = true\n  storage_encrypted = false\n}\n"
         )
     report = run_checkov([str(tmp_path / "development")])[str(tmp_path / "development")]
-    ids = {check_id for check_id, resource_, _ in failed_checks(report) if resource_ == "aws_db_instance.bad"}
+    ids = {check_id for check_id, resource_, _detail in failed_checks(report) if resource_ == "aws_db_instance.bad"}
     assert {"CKV_AWS_16", "CKV_AWS_17"} <= ids
