@@ -238,6 +238,7 @@ passed:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.sensa.infra.plugins.module_utils.access_checks import (
     DEFAULT_APP_ROLES,
     DEFAULT_MIGRATOR_ROLE,

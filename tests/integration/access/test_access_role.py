@@ -15,8 +15,8 @@ import uuid
 import psycopg2
 import psycopg2.errors
 import pytest
-
 from conftest import Database
+
 from support.ansible_run import run_playbook
 from support.collection import REPO_ROOT, ensure_collection_link
 
