@@ -260,8 +260,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.sensa.infra.plugins.module_utils.secret_store import (
     STAGES,
-    SecretStoreError,
     URI_SAFE_ALPHABET,
+    SecretStoreError,
     generate_password,
     open_store,
     public_fields,

@@ -37,7 +37,7 @@ def migration_files(path=MIGRATIONS_DIR):
 
 
 def versions():
-    return [v for v, _, _ in migration_files()]
+    return [v for v, _up, _down in migration_files()]
 
 
 def run_file(db, path, role=None):
@@ -53,7 +53,7 @@ def run_file(db, path, role=None):
         [os.path.join(cluster.bindir, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1",
          "-h", cluster.socket_dir, "-p", str(cluster.port), "-U", cluster.superuser, "-d", db.name,
          "-f", path],
-        capture_output=True, text=True, env=env,
+        capture_output=True, text=True, env=env, check=False,
     )
     if proc.returncode != 0:
         raise SchemaError("%s failed (exit %d):\n%s" % (os.path.basename(path), proc.returncode, proc.stderr))
@@ -64,7 +64,7 @@ def _runner(db, role):
     import psycopg2
 
     from ansible_collections.sensa.infra.plugins.module_utils.migration_files import discover
-    from ansible_collections.sensa.infra.plugins.module_utils.migration_runner import RunOptions, Runner
+    from ansible_collections.sensa.infra.plugins.module_utils.migration_runner import Runner, RunOptions
 
     def connect(autocommit):
         conn = psycopg2.connect(application_name="sensa.pg_migrate", **db.conninfo())

@@ -84,7 +84,7 @@ def test_overwrite_and_discard_pending(store):
 def test_interrupted_promote_is_finished(store):
     """Crash between moving AWSCURRENT and removing AWSPENDING: promote() completes it."""
     _created, v1 = store.ensure_current(with_pw(VALUE, "p1-aaaaaaaaaaaaaaaa"))
-    _, v2 = store.put_pending(with_pw(VALUE, "p2-bbbbbbbbbbbbbbbb"))
+    _created, v2 = store.put_pending(with_pw(VALUE, "p2-bbbbbbbbbbbbbbbb"))
     store.update_stage(ss.STAGE_CURRENT, move_to=v2, remove_from=v1)
     assert labels(store) == {v1: ["AWSPREVIOUS"], v2: ["AWSCURRENT", "AWSPENDING"]}
     assert store.status()["rotation_in_progress"] is False
@@ -93,8 +93,8 @@ def test_interrupted_promote_is_finished(store):
 
 
 def test_update_stage_requires_explicit_remove(store):
-    _, v1 = store.ensure_current(with_pw(VALUE, "p1-aaaaaaaaaaaaaaaa"))
-    _, v2 = store.put_pending(with_pw(VALUE, "p2-bbbbbbbbbbbbbbbb"))
+    _created, v1 = store.ensure_current(with_pw(VALUE, "p1-aaaaaaaaaaaaaaaa"))
+    _created, v2 = store.put_pending(with_pw(VALUE, "p2-bbbbbbbbbbbbbbbb"))
     with pytest.raises(ss.SecretStoreError, match="name it in remove_from"):
         store.update_stage(ss.STAGE_CURRENT, move_to=v2)
     with pytest.raises(ss.SecretStoreError, match="no version"):
@@ -104,7 +104,7 @@ def test_update_stage_requires_explicit_remove(store):
 def test_check_mode_writes_nothing(store):
     assert store.ensure_current(with_pw(VALUE, "p"), check_mode=True) == (True, None)
     assert not os.path.exists(store.path)
-    _, v1 = store.ensure_current(with_pw(VALUE, "p1-aaaaaaaaaaaaaaaa"))
+    _created, v1 = store.ensure_current(with_pw(VALUE, "p1-aaaaaaaaaaaaaaaa"))
     before = open(store.path).read()
     assert store.put_pending(with_pw(VALUE, "p2"), check_mode=True) == (True, None)
     assert open(store.path).read() == before

@@ -84,7 +84,7 @@ def stage(pg_server, tmp_path_factory):
 
 @pytest.fixture
 def applied(stage):
-    db, first, _ = stage
+    db, first, _second = stage
     assert first.returncode == 0, first
     return db
 
@@ -145,7 +145,7 @@ def test_check_mode_of_the_roles_entry_point_creates_nothing(pg_db, tmp_path):
 
 
 def test_first_run_creates_everything_and_second_run_changes_nothing(stage):
-    _, first, second = stage
+    _db, first, second = stage
     assert first.returncode == 0, first
     assert first.changed() > 0
     assert second.returncode == 0, second
@@ -166,7 +166,7 @@ def test_roles_have_least_privilege_attributes(applied):
         "SELECT g.rolname, m.rolname FROM pg_auth_members a JOIN pg_roles g ON g.oid = a.roleid "
         "JOIN pg_roles m ON m.oid = a.member WHERE g.rolname = ANY(%s)", (list(ALL_ROLES),)))
     assert members >= {("sensa_app", "sensa_app_a"), ("sensa_app", "sensa_app_b"), ("sensa_app", "sensa_admin")}
-    assert not any(g == MIGRATOR for g, _ in members), "nobody but the deployment login may be in the owner role"
+    assert not any(g == MIGRATOR for g, _member in members), "nobody but the deployment login may be in the owner role"
     # Login users have no password until rotation sets one.
     assert applied.scalar("SELECT count(*) FROM pg_authid WHERE rolname = ANY(%s) AND rolpassword IS NOT NULL",
                           (list(USERS),)) == 0
@@ -313,16 +313,16 @@ BREAKAGES = [
 
 
 def test_each_violation_is_found_and_the_role_fails_naming_it(clone):
-    for breakage, _, _ in BREAKAGES:
+    for breakage, _check, _named in BREAKAGES:
         clone.psql(breakage.format(db='"%s"' % clone.name) + ";")
-    _, violations = check_model(clone)
+    _model, violations = check_model(clone)
     found = {(v["check"], v["object"]) for v in violations}
-    for _, check, named in BREAKAGES:
+    for _breakage, check, named in BREAKAGES:
         assert (check, named.format(db=clone.name)) in found, violations
     result = play(clone, "access_only.yml")
     assert result.returncode != 0, result
     assert "Verify the access model" in result.output and "access-model violation" in result.output
-    for _, _, named in BREAKAGES:
+    for _breakage, _check, named in BREAKAGES:
         assert named.format(db=clone.name) in result.output, named
     assert "public.chapters is owned by application role sensa_app_a" in result.output
     assert "public.rogue_table is owned by login role" in result.output

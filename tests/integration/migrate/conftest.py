@@ -6,7 +6,7 @@ import psycopg2
 import pytest
 
 from ansible_collections.sensa.infra.plugins.module_utils.migration_files import discover
-from ansible_collections.sensa.infra.plugins.module_utils.migration_runner import RunOptions, Runner
+from ansible_collections.sensa.infra.plugins.module_utils.migration_runner import Runner, RunOptions
 
 
 class MigrationTree:

@@ -7,7 +7,6 @@ import time
 
 import boto3
 import psycopg2
-
 from conftest import USER_1
 
 
