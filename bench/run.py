@@ -540,6 +540,15 @@ def main(argv=None):
     else:
         target = common.Target(common.local_cluster(local_dir))
         results["access_setup"] = common.ensure_access(target)
+        # No deployment and no load in this run: keep those figures of the run that did them.
+        if os.path.isfile(out_path):
+            with open(out_path) as handle:
+                previous = json.load(handle)
+            for key in ("load", "migration"):
+                if key in previous:
+                    results[key] = previous[key]
+                    meta.setdefault("carried_over", {})[key] = previous["meta"].get("carried_over", {}).get(
+                        key, previous["meta"].get("started"))
     meta["server"] = common.server_info(target)
     results.update(run_all(target, calls=args.calls, recall_queries=args.recall_queries))
     meta["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
