@@ -15,10 +15,11 @@ import uuid
 import psycopg2
 import psycopg2.errors
 import pytest
-from conftest import Database
 
 from support.ansible_run import run_playbook
+from support.clusters import private_cluster_fixture
 from support.collection import REPO_ROOT, ensure_collection_link
+from support.database import Database
 
 ensure_collection_link()
 
@@ -39,6 +40,10 @@ pytestmark = pytest.mark.skipif(
     not os.path.exists(os.path.join(MIGRATIONS, "20250122_0004_row_level_security.sql")),
     reason="needs the row-level security migration (issue 4) in files/sql/migrations",
 )
+
+
+# These tests drop and recreate the cluster-wide sensa_* roles: a cluster of their own.
+pg_server = private_cluster_fixture()
 
 
 def reset_roles(db):

@@ -3,7 +3,7 @@
 import json
 import os
 
-from conftest import table_exists
+from migrate_helpers import table_exists
 
 from support.ansible_run import run_playbook
 

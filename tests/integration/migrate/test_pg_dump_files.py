@@ -3,7 +3,7 @@
 import subprocess
 import uuid
 
-from conftest import migrate
+from migrate_helpers import migrate
 
 SOURCE_SCHEMA = r"""
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');

@@ -10,7 +10,7 @@ import time
 
 import psycopg2
 import pytest
-from conftest import log_rows, migrate, runner_for, table_exists
+from migrate_helpers import log_rows, migrate, runner_for, table_exists
 
 from ansible_collections.sensa.infra.plugins.module_utils.migration_files import MigrationError
 from ansible_collections.sensa.infra.plugins.module_utils.migration_runner import (

@@ -3,7 +3,7 @@
 import time
 
 import pytest
-from conftest import dump
+from rotation_helpers import dump
 
 
 def test_bootstrap_then_rotate_twice(rotation):

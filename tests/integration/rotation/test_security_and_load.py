@@ -7,7 +7,7 @@ import time
 
 import boto3
 import psycopg2
-from conftest import USER_1
+from rotation_helpers import USER_1
 
 
 def _server_log(db):
@@ -43,7 +43,7 @@ def test_passwords_never_in_output_or_server_log(rotation):
 
 def test_staging_labels_through_the_aws_api(app_db, tmp_path, moto_endpoint):
     """What an AWS client sees: describe_secret's VersionIdsToStages after bootstrap and two rotations."""
-    from conftest import Rotation
+    from rotation_helpers import Rotation
 
     r = Rotation(app_db, tmp_path, "secretsmanager", moto_endpoint)
     client = boto3.client("secretsmanager", endpoint_url=moto_endpoint, region_name="eu-west-1")

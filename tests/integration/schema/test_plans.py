@@ -5,8 +5,11 @@ get plans the application never sees). auto_explain, switched on for the test lo
 database only, reports the plan of the statement inside each function as a NOTICE.
 """
 
+import re
+import uuid
+
 import pytest
-from sensa_schema_helpers import session, vec
+from sensa_schema_helpers import seed, session, vec
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +82,126 @@ def test_rls_tables_use_the_owner_index_for_own_rows(explained):
                 "SELECT * FROM user_profiles WHERE user_id = %s"):
         plan = plans_of(explained, d.a, sql, (d.a,))
         assert "Index" in plan and "Seq Scan" not in plan, (sql, plan)
+
+
+# The owner condition written out (0005) -----------------------------------------------
+#
+# The courses policy is "owner OR admin OR analytics"; an OR of InitPlans is never an index
+# condition, so a query that leaves "a course the caller can see" to RLS alone walks every
+# user's rows. find_similar_documents, find_similar_keywords and search_keywords therefore
+# repeat c.owner_id = current_user_id() for ordinary users. These tests use a database where
+# another author owns almost everything (as at scale), with default planner settings, so the
+# plans are the ones the planner really picks.
+
+CROWD_COURSES = 1500
+
+
+@pytest.fixture(scope="module")
+def crowded(pg_server, pg_db_class, schema_template, roles):
+    """The fixture data set plus CROWD_COURSES courses of another author, each with a document,
+    two chunks and two keywords (random embeddings), analysed; auto_explain on for the app login."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    pg_server.create_database(name, template=schema_template)
+    db = pg_db_class(pg_server, name, pg_server.superuser_password)
+    db.roles = roles
+    db.data = seed(db)
+    db.psql("""
+        INSERT INTO users (cognito_sub, email, display_name) VALUES ('sub-crowd', 'crowd@example.com', 'Crowd');
+        INSERT INTO courses (owner_id, title, description)
+             SELECT u.id, 'Crowd course ' || g, 'Filler' FROM users u, generate_series(1, %(n)d) g
+              WHERE u.cognito_sub = 'sub-crowd';
+        INSERT INTO course_documents (course_id, s3_bucket, s3_key, original_filename, content_type, size_bytes)
+             SELECT c.id, 'sensa-docs', 'crowd/' || c.id || '.pdf', 'c.pdf', 'application/pdf', 1000
+               FROM courses c JOIN users u ON u.id = c.owner_id WHERE u.cognito_sub = 'sub-crowd';
+        CREATE TEMP TABLE v AS
+             SELECT i, (SELECT array_agg(random() - 0.5 + i * 0)::real[]::vector FROM generate_series(1, 768)) AS e
+               FROM generate_series(1, 64) i;
+        INSERT INTO processed_documents (course_document_id, chunk_index, content, content_sha256, token_count,
+                                         embedding, embedding_model)
+             SELECT d.id, g, 'crowd ' || d.id || ' ' || g, md5(d.id::text || g) || md5(g || d.id::text), 10,
+                    (SELECT e FROM v WHERE v.i = 1 + (abs(hashtext(d.id::text || g)) %% 64)), 'test-model'
+               FROM course_documents d JOIN courses c ON c.id = d.course_id
+               JOIN users u ON u.id = c.owner_id, generate_series(1, 2) g
+              WHERE u.cognito_sub = 'sub-crowd';
+        INSERT INTO keywords (course_id, term, definition, embedding)
+             SELECT c.id, t.term || ' ' || left(c.id::text, 8), 'def',
+                    (SELECT e FROM v WHERE v.i = 1 + (abs(hashtext(c.id::text || t.term)) %% 64))
+               FROM courses c JOIN users u ON u.id = c.owner_id,
+                    (VALUES ('neural network'), ('eigenvalue')) AS t(term)
+              WHERE u.cognito_sub = 'sub-crowd';
+        VACUUM ANALYZE;
+    """ % {"n": CROWD_COURSES})
+    settings = {"session_preload_libraries": "auto_explain", "auto_explain.log_min_duration": "0",
+                "auto_explain.log_nested_statements": "on", "auto_explain.log_level": "notice"}
+    for role in (roles.app, roles.admin):
+        db.psql("".join("ALTER ROLE %s IN DATABASE %s SET %s = '%s';" % (role, name, k, v)
+                        for k, v in settings.items()))
+    try:
+        yield db
+    finally:
+        for role in (roles.app, roles.admin):
+            db.psql("ALTER ROLE %s IN DATABASE %s RESET ALL" % (role, name))
+        pg_server.drop_database(name)
+
+
+def plan_as(db, role, user, sql, params=None):
+    with session(db, role, user) as cur:
+        del cur.connection.notices[:]
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+        return "\n".join(cur.connection.notices), rows
+
+
+OWNER_INDEX_COND = re.compile(r"Index Scan (?:Backward )?(?:using|on) courses_owner_id_\w+.*\n(?:.*\n)*?\s*Index Cond: "
+                              r"\(owner_id = ")
+
+
+def test_find_similar_documents_starts_from_the_callers_courses(crowded):
+    d = crowded.data
+    plan, rows = plan_as(crowded, crowded.roles.app, d.a, "SELECT * FROM find_similar_documents(%s, 10)",
+                         (vec(d.vectors[d.chunks["a"][0]]),))
+    assert OWNER_INDEX_COND.search(plan), plan
+    assert "Seq Scan on processed_documents" not in plan and "Seq Scan on courses" not in plan, plan
+    assert len(rows) == 10 and {r[2] for r in rows} == {d.course_a}
+
+
+def test_find_similar_keywords_starts_from_the_callers_courses(crowded):
+    d = crowded.data
+    plan, rows = plan_as(crowded, crowded.roles.app, d.a, "SELECT * FROM find_similar_keywords(%s, 10)",
+                         (vec(d.vectors[d.chunks["a"][0]]),))
+    assert OWNER_INDEX_COND.search(plan), plan
+    assert "Seq Scan on keywords" not in plan, plan
+    assert {r[1] for r in rows} == {d.course_a}
+
+
+def test_search_keywords_starts_from_the_callers_courses(crowded):
+    d = crowded.data
+    plan, rows = plan_as(crowded, crowded.roles.app, d.a, "SELECT * FROM search_keywords('neural network')")
+    assert OWNER_INDEX_COND.search(plan), plan
+    assert "Seq Scan on keywords" not in plan, plan
+    assert [r[2] for r in rows] == ["Neural Network", "neural networks"]
+
+
+def test_admin_search_keeps_hnsw_and_trigram_over_every_row(crowded):
+    """Admin (and analytics) see every course: the unrestricted statement, served by HNSW and trigram."""
+    d = crowded.data
+    plan, rows = plan_as(crowded, crowded.roles.admin, d.a, "SELECT * FROM find_similar_documents(%s, 10)",
+                         (vec(d.vectors[d.chunks["a"][0]]),))
+    assert "processed_documents_embedding_hnsw" in plan and "courses_owner_id_" not in plan, plan
+    assert rows[0][0] == d.chunks["a"][0]
+    plan, _ = plan_as(crowded, crowded.roles.admin, d.a, "SELECT * FROM find_similar_keywords(%s, 10)",
+                      (vec(d.vectors[d.chunks["a"][0]]),))
+    assert "keywords_embedding_hnsw" in plan, plan
+    plan, rows = plan_as(crowded, crowded.roles.admin, d.a, "SELECT * FROM search_keywords('neural network')")
+    assert "keywords_term_trgm" in plan, plan
+    assert len({r[1] for r in rows}) > 2
+
+
+def test_why_the_owner_condition_is_written_out(crowded):
+    """Control: the same statement with visibility left to RLS alone cannot use the owner index:
+    the policy is an OR with the admin and analytics policies."""
+    d = crowded.data
+    plan, _ = plan_as(crowded, crowded.roles.app, d.a, """
+        SELECT k.id FROM keywords k
+         WHERE k.term %% 'neural network' AND EXISTS (SELECT 1 FROM courses c WHERE c.id = k.course_id)""")
+    assert "courses_owner_id_" not in plan, plan

@@ -1,0 +1,60 @@
+"""Helpers for pg_migrate integration tests: write migration trees, run the engine directly."""
+
+import os
+
+import psycopg2
+import pytest
+
+from ansible_collections.sensa.infra.plugins.module_utils.migration_files import discover
+from ansible_collections.sensa.infra.plugins.module_utils.migration_runner import Runner, RunOptions
+
+
+class MigrationTree:
+    def __init__(self, path):
+        self.path = str(path)
+
+    def add(self, version, name, up, down="SELECT 1;\n", raw=False):
+        self.write("%s_%s.sql" % (version, name), up, raw)
+        if down is not None:
+            self.write("%s_rollback.sql" % version, down, raw)
+        return self
+
+    def write(self, name, text, raw=False):
+        full = os.path.join(self.path, name)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as handle:
+            handle.write(text if isinstance(text, bytes) else text.encode())
+        return full
+
+    def remove(self, name):
+        os.unlink(os.path.join(self.path, name))
+
+
+@pytest.fixture
+def tree(tmp_path):
+    return MigrationTree(tmp_path / "migrations")
+
+
+def runner_for(db, tree, application_name="sensa.pg_migrate.test", **options):
+    def connect(autocommit):
+        conn = psycopg2.connect(application_name=application_name, **db.conninfo())
+        conn.autocommit = autocommit
+        return conn
+
+    options.setdefault("retry_backoff", 0.05)
+    return Runner(connect, discover(tree.path), RunOptions(**options))
+
+
+def migrate(db, tree, action="applied", target=None, **options):
+    return runner_for(db, tree, **options).run(action, target)
+
+
+def log_rows(db):
+    return db.query(
+        "SELECT version, kind, status, statements_done, error_sqlstate, error_message, error_statement "
+        "FROM migrations_log ORDER BY id"
+    )
+
+
+def table_exists(db, name):
+    return db.scalar("SELECT to_regclass(%s) IS NOT NULL", (name,))

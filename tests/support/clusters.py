@@ -1,0 +1,45 @@
+"""Throwaway PostgreSQL clusters for tests (plugins/module_utils/pg_cluster.py does the work)."""
+
+import contextlib
+import os
+import secrets
+import shutil
+import tempfile
+
+import pytest
+
+from .collection import ensure_collection_link
+
+ensure_collection_link()
+
+from ansible_collections.sensa.infra.plugins.module_utils import pg_cluster  # noqa: E402
+
+
+@contextlib.contextmanager
+def throwaway_cluster(engine, prefix="sensa-pg-"):
+    """A started cluster with a random superuser password (for TCP); stopped and removed on exit,
+    also when the body raised."""
+    base = tempfile.mkdtemp(prefix=prefix)
+    cluster = pg_cluster.Cluster(os.path.join(base, "cluster"), engine=engine)
+    password = secrets.token_urlsafe(18)
+    try:
+        cluster.init(superuser_password=password)
+        cluster.start()
+        cluster.superuser_password = password
+        yield cluster
+    finally:
+        cluster.destroy()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def private_cluster_fixture(scope="module"):
+    """A ``pg_server`` override for suites that create, alter or drop the cluster-wide sensa_*
+    roles: they get a cluster of their own instead of the session's shared one, so no other
+    suite's databases or roles are disturbed. Use as ``pg_server = private_cluster_fixture()``."""
+
+    @pytest.fixture(scope=scope, name="pg_server")
+    def _private_pg_server(pg_engine):
+        with throwaway_cluster(pg_engine, prefix="sensa-pg-private-") as cluster:
+            yield cluster
+
+    return _private_pg_server
