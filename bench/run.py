@@ -93,13 +93,18 @@ SQL = {
                 ORDER BY pd.embedding <=> %(vec)s::vector LIMIT 10)
            SELECT id, course_document_id, course_id, chapter_id, chunk_index, content, 1 - distance
              FROM candidates WHERE 1 - distance >= 0 ORDER BY distance, id"""),
+    # search_keywords' statement for ordinary users: driven from the caller's courses.
     "keyword_search": (
         "SELECT * FROM public.search_keywords(%(term)s, NULL, 20)",
-        """SELECT k.id, k.course_id, k.term, k.definition, similarity(k.term, %(term)s) AS relevance
-             FROM public.keywords AS k
-            WHERE k.term %% %(term)s
-              AND EXISTS (SELECT 1 FROM public.courses AS c WHERE c.id = k.course_id AND c.owner_id = %(user)s)
-            ORDER BY relevance DESC, k.term, k.id LIMIT 20"""),
+        """SELECT m.id, c.id, m.term, m.definition, m.relevance
+             FROM public.courses AS c
+            CROSS JOIN LATERAL (
+                  SELECT k.id, k.term, k.definition, similarity(k.term, %(term)s) AS relevance
+                    FROM public.keywords AS k
+                   WHERE k.course_id = c.id AND k.term %% %(term)s
+                  OFFSET 0) AS m
+            WHERE c.owner_id = %(user)s
+            ORDER BY m.relevance DESC, m.term, m.id LIMIT 20"""),
     "keyword_similarity": (
         "SELECT * FROM public.find_similar_keywords(%(vec)s::vector, 10, 0, %(course)s)",
         """WITH candidates AS MATERIALIZED (

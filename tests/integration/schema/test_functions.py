@@ -196,3 +196,45 @@ def test_generate_cache_key(shared_db):
         assert k1.startswith("analogy:v1:") and len(k1) == len("analogy:v1:") + 64
         with pytest.raises(psycopg2.errors.InvalidParameterValue):
             cur.execute("SELECT generate_cache_key('Bad Namespace', 'x')")
+
+
+# Ordinary users get the owner condition written out; admin and analytics the unrestricted
+# statement (0005). Both must return exactly what RLS alone allows.
+
+RLS_ALONE = {
+    "documents": ("SELECT pd.id FROM processed_documents pd JOIN course_documents d ON d.id = pd.course_document_id "
+                  "WHERE EXISTS (SELECT 1 FROM courses c WHERE c.id = d.course_id) "
+                  "ORDER BY pd.embedding <=> %(q)s, pd.id LIMIT 100"),
+    "keywords": ("SELECT k.id FROM keywords k WHERE EXISTS (SELECT 1 FROM courses c WHERE c.id = k.course_id) "
+                 "ORDER BY k.embedding <=> %(q)s, k.id LIMIT 100"),
+    "search": ("SELECT k.id FROM keywords k WHERE k.term %% %(term)s "
+               "AND EXISTS (SELECT 1 FROM courses c WHERE c.id = k.course_id) "
+               "ORDER BY similarity(k.term, %(term)s) DESC, k.term, k.id LIMIT 100"),
+}
+FUNCTIONS = {
+    "documents": "SELECT document_id FROM find_similar_documents(%(q)s, 100, -1)",
+    "keywords": "SELECT keyword_id FROM find_similar_keywords(%(q)s, 100, -1)",
+    "search": "SELECT keyword_id FROM search_keywords(%(term)s, NULL, 100)",
+}
+
+
+@pytest.mark.parametrize("who", ["app_a", "app_b", "app_no_context", "admin", "readonly"])
+@pytest.mark.parametrize("what", sorted(FUNCTIONS))
+def test_functions_return_what_rls_alone_allows(shared_db, who, what):
+    d = shared_db.data
+    role = {"admin": shared_db.roles.admin, "readonly": shared_db.roles.readonly}.get(who, shared_db.roles.app)
+    user = {"app_a": d.a, "app_b": d.b, "app_no_context": None}.get(who, d.a)
+    params = {"q": vec(d.vectors[d.chunks["b"][5]]), "term": "neural network"}
+    with session(shared_db, role, user) as cur:
+        got = rows(cur, FUNCTIONS[what], params)
+        cur.execute("SET LOCAL enable_indexscan = off")  # the exact answer, no HNSW
+        want = rows(cur, RLS_ALONE[what], params)
+    assert got == want
+    expected_courses = {"app_a": 1, "app_b": 1, "app_no_context": 0, "admin": 2, "readonly": 2}[who]
+    count_courses = {
+        "documents": "SELECT count(DISTINCT d.course_id) FROM processed_documents pd "
+                     "JOIN course_documents d ON d.id = pd.course_document_id WHERE pd.id = ANY(%s::uuid[])",
+    }.get(what, "SELECT count(DISTINCT k.course_id) FROM keywords k WHERE k.id = ANY(%s::uuid[])")
+    with superuser(shared_db) as cur:
+        courses = rows(cur, count_courses, ([r[0] for r in got],))[0][0]
+    assert courses == expected_courses, (who, what, got)

@@ -55,6 +55,24 @@ def test_unknown_time_zone_is_refused(shared_db):
             cur.execute("UPDATE users SET time_zone = 'Mars/Olympus' WHERE id = %s", (shared_db.data.a,))
 
 
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Lisbon", "America/Argentina/Salta", "Etc/GMT+3", "europe/lisbon",
+                                  "GMT", "Japan", "EST5EDT"])
+def test_iana_time_zones_are_accepted(shared_db, zone):
+    """Area/location names take the fast path (a conversion), the rest the pg_timezone_names look-up."""
+    with superuser(shared_db) as cur:
+        cur.execute("UPDATE users SET time_zone = %s WHERE id = %s RETURNING time_zone", (zone, shared_db.data.a))
+        assert cur.fetchone() == (zone,)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Nowhere", "Mars", "PST", "UTC+3", "+05:30", "XYZ-2", "Europe/Lisbon,M3"])
+def test_abbreviations_and_posix_specs_are_refused(shared_db, zone):
+    """AT TIME ZONE would take PST (meaning set per session by timezone_abbreviations) and POSIX specs
+    such as UTC+3 (three hours WEST of Greenwich); a stored IANA name must be neither."""
+    with superuser(shared_db) as cur:
+        with pytest.raises(psycopg2.errors.InvalidParameterValue, match="unknown time zone"):
+            cur.execute("UPDATE users SET time_zone = %s WHERE id = %s", (zone, shared_db.data.a))
+
+
 # streaks -----------------------------------------------------------------------
 
 def _ts(text):
