@@ -92,13 +92,13 @@ seealso:
 EXAMPLES = r"""
 - name: Verify the access model and stop the play on any violation
   sensa.infra.pg_access_info:
-    app_roles: [ sensa_app, sensa_app_a, sensa_app_b, sensa_admin, sensa_readonly ]
+    app_roles: [sensa_app, sensa_app_a, sensa_app_b, sensa_admin, sensa_readonly]
     fail_on_violation: true
     login_db: sensa
 
 - name: Read roles and objects to build grants from
   sensa.infra.pg_access_info:
-    schemas: [ public ]
+    schemas: [public]
   register: access
 
 - name: Show what is wrong

@@ -15,10 +15,9 @@ import psycopg2
 import pytest
 import yaml
 
+from ansible_collections.sensa.infra.plugins.module_utils.pg_cluster import Cluster
 from support.ansible_run import run_playbook
 from support.collection import REPO_ROOT
-
-from ansible_collections.sensa.infra.plugins.module_utils.pg_cluster import Cluster
 
 HOSTS = ("db1", "db2", "db3")
 
