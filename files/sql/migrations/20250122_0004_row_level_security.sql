@@ -42,8 +42,8 @@
 --     courses is filtered by owner_id = (InitPlan) OR (InitPlan admin) OR
 --     (InitPlan readonly), and an OR is never an index condition. The policy
 --     alone therefore cannot drive an index scan: it is a Filter on whatever
---     the planner scans (s=1 benchmark: a user's course list about 3 ms p95
---     with the policy alone, under 0.5 ms with the owner condition). Application
+--     the planner scans (s=1 benchmark: a user's course list 1-3 ms p95 with
+--     the policy alone, 0.25 ms with the owner condition). Application
 --     queries on these five tables repeat the owner condition
 --     (WHERE owner_id = current_user_id() / user_id = current_user_id()); uuid
 --     equality is leakproof, so it becomes an index condition on the

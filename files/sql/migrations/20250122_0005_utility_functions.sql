@@ -38,9 +38,10 @@
 --   * the courses policy is "owner OR admin OR analytics" (0004): an OR of
 --     InitPlans is never an index condition, so "a course the caller can see"
 --     left to RLS alone makes the planner walk every user's chunks/keywords and
---     drop ~99% of them in the policy filter (s=1 benchmark: document similarity
---     p95 12.9 ms, keyword search p95 18.7 ms). find_similar_documents,
---     find_similar_keywords and search_keywords therefore branch: a caller for
+--     drop ~99% of them in the policy filter (s=1 benchmark before this was
+--     changed: document similarity p95 12.9 ms, keyword search p95 18.7 ms).
+--     find_similar_documents, find_similar_keywords and search_keywords
+--     therefore branch: a caller for
 --     whom the courses policy reduces to the owner test (RLS active, not admin,
 --     not analytics) gets the owner condition written out,
 --     c.owner_id = current_user_id(), which the planner serves with the
@@ -48,8 +49,10 @@
 --     (search_keywords fixes that order, see there);
 --     every other caller (admin, analytics, a role RLS does not apply to) sees
 --     every course and gets the unrestricted query (HNSW / trigram over all
---     rows). RLS still applies in both branches, so the rows returned are the
---     same as before; the branch only tells the planner what RLS will allow.
+--     rows). RLS still applies in both branches: the rows come from the same
+--     visible set as before; the branch only tells the planner what RLS will
+--     allow (an ordinary user's chunks are usually ranked exactly now, where
+--     the HNSW scan over everyone's gave an approximation).
 --
 -- Idempotent: CREATE OR REPLACE FUNCTION / VIEW, guarded DO block. Runs inside
 -- pg_migrate's transaction. Rollback: 20250122_0005_rollback.sql.
