@@ -1,3 +1,5 @@
-"""Fixtures of this suite live in migrate_helpers.py (a unique module name, importable by the tests)."""
+"""Fixtures of this suite live in migrate_helpers.py (a unique module name the tests import)."""
 
-from migrate_helpers import *  # noqa: F401,F403 - re-export the fixtures to pytest
+from migrate_helpers import tree
+
+__all__ = ["tree"]  # re-exported for pytest

@@ -22,7 +22,7 @@ def vec(values):
 
 
 def rand_vec(rng):
-    return [rng.uniform(-1, 1) for _ in range(DIM)]
+    return [rng.uniform(-1, 1) for _dim in range(DIM)]
 
 
 def basis(i, scale=1.0):
@@ -169,5 +169,3 @@ def seed(db):
         "INSERT INTO analogy_feedback (user_id, course_id, analogy_hash, analogy_text, rating, helpful) "
         "VALUES (%s, %s, %s, 'like a tree', 2, false) RETURNING id", (d.b, d.course_b, sha("tree")))
     return d
-
-

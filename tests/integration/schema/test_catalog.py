@@ -115,7 +115,7 @@ def test_rls_enabled_and_forced_on_the_protected_tables(shared_db):
 
 def test_policies_per_command_to_public_with_scalar_subselect(shared_db):
     rows = shared_db.query("SELECT tablename, policyname, cmd, roles::text[], qual, with_check FROM pg_policies "
-                        "WHERE schemaname = 'public'")
+                           "WHERE schemaname = 'public'")
     for table in PROTECTED:
         mine = {r[1]: r for r in rows if r[0] == table}
         for cmd in ("SELECT", "INSERT", "UPDATE", "DELETE"):
@@ -162,16 +162,16 @@ def test_table_owner_is_not_the_application_role(shared_db):
     for name, owner, app_has_owner in rows:
         assert owner != "sensa_app" and not app_has_owner, name
     attrs = shared_db.query("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname IN ('sensa_app', %s)",
-                         (shared_db.roles.app,))
+                            (shared_db.roles.app,))
     assert all(r == (False, False) for r in attrs)
 
 
 def test_iterative_scan_set_on_similarity_functions(shared_db):
     version = shared_db.scalar("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
     rows = dict(shared_db.query("SELECT proname, proconfig FROM pg_proc WHERE pronamespace = 'public'::regnamespace "
-                             "AND proname IN ('find_similar_documents', 'find_similar_keywords')"))
+                                "AND proname IN ('find_similar_documents', 'find_similar_keywords')"))
     if tuple(int(x) for x in version.split(".")[:3]) >= (0, 8, 0):
         for name in rows:
             assert "hnsw.iterative_scan=relaxed_order" in (rows[name] or []), name
     assert shared_db.scalar("SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND NOT prosecdef "
-                         "AND proname IN ('find_similar_documents', 'search_courses', 'get_course_stats')") == 3
+                            "AND proname IN ('find_similar_documents', 'search_courses', 'get_course_stats')") == 3

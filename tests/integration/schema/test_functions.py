@@ -156,10 +156,10 @@ def test_search_courses_ranks_by_relevance(shared_db):
         cur.execute("INSERT INTO courses (owner_id, title, description) VALUES "
                     "(%s, 'Algebraic Geometry', NULL), (%s, 'Painting', 'colour and algebra of light')", (d.a, d.a))
         got = rows(cur, "SELECT title, relevance FROM search_courses(%s, 'algebra')", (d.a,))
-        titles = [t for t, _ in got]
+        titles = [t for t, _rank in got]
         assert titles[0] == "Linear Algebra Basics" and "Cooking for Engineers" not in titles
         assert set(titles) == {"Linear Algebra Basics", "Algebraic Geometry", "Painting"}
-        assert [r for _, r in got] == sorted([r for _, r in got], reverse=True)
+        assert [r for _title, r in got] == sorted([r for _title, r in got], reverse=True)
         assert rows(cur, "SELECT count(*) FROM search_courses(%s, '   ')", (d.a,)) == [(0,)]
         assert rows(cur, "SELECT count(*) FROM search_courses(%s, 'algebra', 1)", (d.a,)) == [(1,)]
 

@@ -194,8 +194,8 @@ def test_admin_search_keeps_hnsw_over_every_row(crowded):
                          (vec(d.vectors[d.chunks["a"][0]]),))
     assert "processed_documents_embedding_hnsw" in plan and "courses_owner_id_" not in plan, plan
     assert rows[0][0] == d.chunks["a"][0]
-    plan, _ = plan_as(crowded, crowded.roles.admin, d.a, "SELECT * FROM find_similar_keywords(%s, 10)",
-                      (vec(d.vectors[d.chunks["a"][0]]),))
+    plan, _rows = plan_as(crowded, crowded.roles.admin, d.a, "SELECT * FROM find_similar_keywords(%s, 10)",
+                          (vec(d.vectors[d.chunks["a"][0]]),))
     assert "keywords_embedding_hnsw" in plan, plan
     # (on this small table a sequential scan beats the trigram index; test_search_keywords_uses_the_trigram_
     # index_for_callers_who_see_every_course shows that the path exists)
@@ -208,8 +208,8 @@ def test_why_the_owner_condition_is_written_out(crowded):
     """Control: the same statement with visibility left to RLS alone cannot use the owner index:
     the policy is an OR with the admin and analytics policies."""
     d = crowded.data
-    plan, _ = plan_as(crowded, crowded.roles.app, d.a, """
+    plan, _rows = plan_as(crowded, crowded.roles.app, d.a, """
         SELECT k.id FROM keywords k
          WHERE k.term %% %s AND EXISTS (SELECT 1 FROM courses c WHERE c.id = k.course_id)""",
-                      ("neural network",))
+                          ("neural network",))
     assert "courses_owner_id_" not in plan, plan

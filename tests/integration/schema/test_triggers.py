@@ -114,11 +114,11 @@ def test_streak_midnight_boundary_in_the_user_time_zone(shared_db):
     with superuser(shared_db) as cur:
         cur.execute("UPDATE users SET time_zone = 'America/New_York' WHERE id = %s", (d.c,))
         # 23:30 and 00:30 New York time: two calendar days there, the same day (04:30, 05:30) in UTC.
-        pid, streak, _, day = new_progress(cur, d.c, d.course_a, _ts("2025-01-10T23:30:00-05:00"))
+        pid, streak, _longest, day = new_progress(cur, d.c, d.course_a, _ts("2025-01-10T23:30:00-05:00"))
         assert (streak, day) == (1, datetime.date(2025, 1, 10))
         assert activity(cur, pid, _ts("2025-01-11T00:30:00-05:00"))[:3] == (2, 2, datetime.date(2025, 1, 11))
         # A UTC user with the same two instants stays on one day.
-        pid2, streak, _, day = new_progress(cur, d.d, d.course_a, _ts("2025-01-11T04:30:00+00:00"))
+        pid2, streak, _longest, day = new_progress(cur, d.d, d.course_a, _ts("2025-01-11T04:30:00+00:00"))
         assert activity(cur, pid2, _ts("2025-01-11T05:30:00+00:00"))[:3] == (1, 1, datetime.date(2025, 1, 11))
         # 23:59 -> 00:01 across midnight in Tokyo (UTC+9) is the next day there.
         cur.execute("UPDATE users SET time_zone = 'Asia/Tokyo' WHERE id = %s", (d.e,))
