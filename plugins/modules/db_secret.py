@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: db_secret
 short_description: Read and stage database credential secrets (AWS Secrets Manager or a local file)
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Manages a database credential secret with the version and staging-label model of AWS Secrets
     Manager (C(AWSCURRENT), C(AWSPENDING), C(AWSPREVIOUS)), so a rotation can be resumed after a crash.

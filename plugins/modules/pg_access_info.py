@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: pg_access_info
 short_description: Report the database roles and verify the Sensa access model
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads the PostgreSQL catalog (never writes) and reports the roles with their attributes and memberships,
     the schemas, relations, functions and types of O(schemas) with their owners, and the row-level security

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: pg_extensions
 short_description: Ensure PostgreSQL extensions are installed at a minimum version
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Installs each extension of O(extensions) in the database, or updates it when the installed version is older than
     its O(extensions[].min_version) and the server offers a newer one.

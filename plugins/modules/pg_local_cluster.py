@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: pg_local_cluster
 short_description: Start, stop or remove a PostgreSQL cluster on the machine running the module
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Runs a real PostgreSQL server for the local inventory and for tests, with no cloud at all.
   - The cluster lives under O(path) (C(data/), C(socket/), C(server.log), C(cluster.json)); a later run finds and

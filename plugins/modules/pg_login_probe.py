@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: pg_login_probe
 short_description: Prove that a set of PostgreSQL credentials works, optionally through row-level security
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Logs in with the given connection options (typically an application user and a freshly staged password),
     runs one read-only query and reports its first value. Fails with a password-free message when the login or the

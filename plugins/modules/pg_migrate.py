@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: pg_migrate
 short_description: Apply, roll back, baseline and repair versioned SQL migrations in PostgreSQL
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Applies C(YYYYMMDD_NNNN_description.sql) files from O(path) in version order, each in its own transaction
     together with its row in the C(migrations_log) table, under a session-level advisory lock.

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: pg_scram_password
 short_description: Set a PostgreSQL role's password as a SCRAM-SHA-256 verifier computed on the control node
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Computes the SCRAM-SHA-256 verifier of O(password) (RFC 5802/7677, PostgreSQL's SASLprep rules) where the
     module runs and sends only the verifier, C(ALTER ROLE ... PASSWORD 'SCRAM-SHA-256$...'). The plaintext
