@@ -29,6 +29,7 @@ stage() {
 stage ruff ruff check .
 stage ansible-lint ansible-lint
 stage yamllint yamllint --strict .
+stage changelog antsibull-changelog lint
 stage sanity bash scripts/sanity.sh
 stage unit pytest -q -p no:cacheprovider tests/unit
 
