@@ -52,6 +52,8 @@ done
 
 for scenario in molecule/*/; do
   scenario=$(basename "$scenario")
+  # A scenario's state (e.g. "prepared") outlives its run; start every run from nothing.
+  molecule reset -s "$scenario" >/dev/null 2>&1 || true
   stage "molecule[$scenario]" molecule test -s "$scenario"
 done
 

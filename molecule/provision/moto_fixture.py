@@ -8,33 +8,20 @@ stop DIR: terminate the moto_server whose pid is in DIR/moto.pid.
 import json
 import os
 import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
+
+# The one way tests start moto (tests/support/moto_server.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tests"))
+from support import moto_server  # noqa: E402
 
 
 def start(directory):
     os.makedirs(directory, exist_ok=True)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    moto = os.path.join(os.path.dirname(sys.executable), "moto_server")
-    with open(os.path.join(directory, "moto.log"), "w") as log:
-        proc = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    # Detached: it must outlive this script, until cleanup.yml stops it by its pid.
+    proc, url = moto_server.start(os.path.join(directory, "moto.log"), detach=True)
+    port = int(url.rsplit(":", 1)[1])
     with open(os.path.join(directory, "moto.pid"), "w") as handle:
         handle.write(str(proc.pid))
-    url = "http://127.0.0.1:%d" % port
-    deadline = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1)  # noqa: S310 - fixed http://127.0.0.1 URL
-            break
-        except Exception:
-            if time.time() > deadline:
-                raise SystemExit("moto_server did not start on " + url)
-            time.sleep(0.2)
     with open(os.path.join(directory, "moto.port"), "w") as handle:
         handle.write(str(port))
 

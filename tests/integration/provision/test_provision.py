@@ -9,14 +9,12 @@ pg_server session cluster over TCP with its superuser password).
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
+from support import moto_server
 from support.ansible_run import run_playbook
 from support.collection import REPO_ROOT
 
@@ -25,37 +23,17 @@ PLAYBOOK = os.path.join(REPO_ROOT, "tests", "integration", "provision", "playboo
 PROVISION = os.path.join(REPO_ROOT, "playbooks", "provision.yml")
 INVENTORY = os.path.join(REPO_ROOT, "inventories", "dev")
 BINDIR = os.path.dirname(sys.executable)
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-west-1"}
+AWS_ENV = moto_server.AWS_TEST_ENV
 MASTER_USERNAME_CANARY = "sensa_master_canary"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def moto_url(tmp_path_factory):
-    port = free_port()
-    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "w")
-    proc = subprocess.Popen([os.path.join(BINDIR, "moto_server"), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    url = "http://127.0.0.1:%d" % port
+    proc, url = moto_server.start(str(tmp_path_factory.mktemp("moto") / "moto.log"))
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                urllib.request.urlopen(url + "/moto-api/", timeout=1)  # noqa: S310 - fixed http://127.0.0.1 URL
-                break
-            except Exception:
-                if time.time() > deadline or proc.poll() is not None:
-                    raise RuntimeError("moto_server did not start on %s" % url)
-                time.sleep(0.2)
         yield url
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
+        moto_server.stop(proc)
 
 
 @pytest.fixture(scope="module")

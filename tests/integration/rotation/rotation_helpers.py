@@ -8,15 +8,13 @@ predicate on current_user_id(), RLS forced), same set_current_user_id() helper.
 
 import json
 import os
-import socket
-import subprocess
 import sys
-import time
 import uuid
 
 import pytest
 import yaml
 
+from support import moto_server
 from support.ansible_run import run_playbook
 from support.clusters import private_cluster_fixture
 from support.collection import REPO_ROOT
@@ -72,30 +70,10 @@ def app_db(pg_db):
     return pg_db
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint(tmp_path_factory):
     """moto_server on 127.0.0.1 as the Secrets Manager endpoint; dummy credentials via the environment."""
-    port = free_port()
-    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "w")
-    binary = os.path.join(os.path.dirname(sys.executable), "moto_server")
-    proc = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    endpoint = "http://127.0.0.1:%d" % port
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("moto_server did not start on %s" % endpoint)
+    proc, endpoint = moto_server.start(str(tmp_path_factory.mktemp("moto") / "moto.log"))
     old = {k: os.environ.get(k) for k in AWS_ENV}
     os.environ.update(AWS_ENV)
     try:
@@ -106,16 +84,10 @@ def moto_endpoint(tmp_path_factory):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        moto_server.stop(proc)
 
 
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-west-1",
-           "AWS_EC2_METADATA_DISABLED": "true"}
+AWS_ENV = moto_server.AWS_TEST_ENV
 
 
 class Rotation:
