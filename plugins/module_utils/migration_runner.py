@@ -470,7 +470,9 @@ class Runner:
             result["pending"] = [m.version for m in plan.apply]
             result["plan"] = plan
             if plan.errors:
-                raise MigrationError("nothing was run:\n  - " + "\n  - ".join(plan.errors))
+                error = MigrationError("nothing was run:\n  - " + "\n  - ".join(plan.errors))
+                error.result = result  # drift, pending and lock holder for the caller to report
+                raise error
 
             files = [m.fix for m, _old in plan.fixes] + [m.up for m in plan.apply] + [m.down for m in plan.rollback]
             parsed = self.preflight(files)

@@ -391,7 +391,10 @@ def main():
         module.fail_json(msg=str(exc), error=exc.details, run_id=runner.run_id, warnings_list=runner.warnings,
                          lint=lint_findings)
     except MigrationError as exc:
-        module.fail_json(msg=str(exc), run_id=runner.run_id, warnings_list=runner.warnings, lint=lint_findings)
+        partial = getattr(exc, "result", {})
+        module.fail_json(msg=str(exc), run_id=runner.run_id, warnings_list=runner.warnings, lint=lint_findings,
+                         drift=partial.get("drift", []), pending=partial.get("pending", []),
+                         current_version=partial.get("previous_version"), lock_holder=partial.get("lock_holder"))
 
     plan = result.pop("plan", None)
     for finding in lint_findings:

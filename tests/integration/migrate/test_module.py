@@ -106,3 +106,15 @@ def test_lint_strict_fails_on_findings_and_warn_reports_them(pg_db, tree):
     assert not table_exists(pg_db, "t")
     warn = run(pg_db, tree, lint="warn")
     assert warn.returncode == 0 and "squawk" in warn.output and "adding-required-field" in warn.output
+
+
+def test_check_mode_reports_drift_structured(pg_db, tree):
+    tree.add("20250101_0001", "t", "CREATE TABLE t (id int);\n")
+    assert run(pg_db, tree).returncode == 0
+    tree.add("20250101_0001", "t", "CREATE TABLE t (id bigint);\n")
+    tree.add("20250101_0002", "u", "CREATE TABLE u (id int);\n")
+    check = run(pg_db, tree, check=True)
+    assert check.returncode != 0 and "changed after it was applied" in check.stdout
+    assert "20250101_0001_t.sql" in check.stdout
+    assert '"recorded": "sha256:v1:' in check.stdout or "recorded: sha256:v1:" in check.stdout
+    assert not table_exists(pg_db, "u")
