@@ -39,7 +39,6 @@ UNTAGGABLE = {
     "aws_s3_bucket_policy",
     "aws_s3_bucket_lifecycle_configuration",
     "aws_secretsmanager_secret_version",
-    "random_password",
     "aws_sns_topic_subscription",
     "aws_appautoscaling_policy",
 }

@@ -31,11 +31,15 @@ resource "aws_elasticache_subnet_group" "main" {
   tags       = var.tags
 }
 
-# ElastiCache AUTH tokens: 16-128 printable characters without @, " or /.
-resource "random_password" "auth_token" {
-  length           = 64
-  special          = true
-  override_special = "!&#$^<>-"
+# ElastiCache AUTH tokens: 16-128 printable characters; letters and digits only here.
+# Secrets Manager generates the value (only hashicorp/aws is needed). A data source reads
+# a new value on every plan, so the secret version ignores later values: the token is
+# set once at creation and rotated by an operator (ElastiCache two-token rotation), and
+# the replication group takes it from the stored version, keeping a second plan empty.
+data "aws_secretsmanager_random_password" "auth_token" {
+  password_length     = 64
+  exclude_punctuation = true
+  include_space       = false
 }
 
 resource "aws_secretsmanager_secret" "auth_token" {
@@ -49,7 +53,11 @@ resource "aws_secretsmanager_secret" "auth_token" {
 
 resource "aws_secretsmanager_secret_version" "auth_token" {
   secret_id     = aws_secretsmanager_secret.auth_token.id
-  secret_string = random_password.auth_token.result
+  secret_string = data.aws_secretsmanager_random_password.auth_token.random_password
+
+  lifecycle {
+    ignore_changes = [secret_string]
+  }
 }
 
 resource "aws_elasticache_replication_group" "main" {
@@ -71,7 +79,7 @@ resource "aws_elasticache_replication_group" "main" {
   at_rest_encryption_enabled = true
   kms_key_id                 = var.kms_key_arn
   transit_encryption_enabled = true
-  auth_token                 = random_password.auth_token.result
+  auth_token                 = aws_secretsmanager_secret_version.auth_token.secret_string
 
   snapshot_retention_limit   = var.snapshot_retention_days
   snapshot_window            = "03:00-04:00"

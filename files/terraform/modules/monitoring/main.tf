@@ -44,8 +44,8 @@ locals {
       threshold = 0, dimensions = local.cache_dimensions, description = "Redis is evicting keys"
     }
     service-cpu = {
-      namespace = "AWS/ECS", metric = "CPUUtilization", statistic = "Average", comparison = "GreaterThanThreshold",
-      threshold = 85, dimensions = { ClusterName = var.ecs_cluster_name, ServiceName = var.ecs_service_name },
+      namespace   = "AWS/ECS", metric = "CPUUtilization", statistic = "Average", comparison = "GreaterThanThreshold",
+      threshold   = 85, dimensions = { ClusterName = var.ecs_cluster_name, ServiceName = var.ecs_service_name },
       description = "ECS service CPU above 85%"
     }
   }
