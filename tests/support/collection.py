@@ -1,15 +1,16 @@
 """Make this checkout importable and runnable as the collection ``sensa.infra``.
 
 The repository root *is* the collection. Ansible and Python find it through
-``.local/collections/ansible_collections/sensa/infra``, a symlink to the root that the
-set-up scripts and the test session create (``.local/`` is git-ignored).
+``collections/ansible_collections/sensa/infra``, a committed symlink to the root (so a fresh
+clone resolves ``sensa.infra`` with no set-up step); ``playbooks/collections`` links to it
+for the playbooks in ``playbooks/``.
 """
 
 import os
 import sys
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-COLLECTIONS_DIR = os.path.join(REPO_ROOT, ".local", "collections")
+COLLECTIONS_DIR = os.path.join(REPO_ROOT, "collections")
 
 
 def ensure_collection_link():

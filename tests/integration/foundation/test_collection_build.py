@@ -27,11 +27,46 @@ def installed_collection(tmp_path_factory, repo_root):
     return dest, tarballs[0]
 
 
-def test_tarball_leaves_out_local_state(installed_collection):
+# What a consumer of the collection gets, at the top of the tarball. Anything else (the
+# Makefile, scripts, tests, Molecule, local state, pins for our own test runs) is workshop.
+SHIPPED_TOP_LEVEL = {
+    "MANIFEST.json", "FILES.json", "README.md", "COPYING", "CHANGELOG.md", "changelogs", "docs",
+    "files", "meta", "plugins", "playbooks", "roles", "inventories", "site.yml",
+    "requirements.txt", "execution-environment.yml", "ee",
+}
+REQUIRED = ("COPYING", "README.md", "plugins/modules/pg_migrate.py", "files/sql/migrations/", "meta/runtime.yml")
+
+
+def test_tarball_ships_only_the_allow_list(installed_collection):
     _dest, tarball = installed_collection
     listing = subprocess.run(["tar", "-tzf", tarball], capture_output=True, text=True, check=True).stdout.split()
-    assert not [n for n in listing if n.startswith((".venv", ".local", ".git/", "tests/output"))]
-    assert "plugins/modules/pg_migrate.py" in listing and "files/sql/migrations" in " ".join(listing)
+    top_level = {name.split("/")[0] for name in listing if name not in (".", "./")}
+    assert top_level - SHIPPED_TOP_LEVEL == set(), "development-only files in the tarball"
+    for required in REQUIRED:
+        assert any(name == required or name.startswith(required) for name in listing), required
+    assert not [name for name in listing if "/collections/" in "/" + name or name.endswith(".tfplan")]
+
+
+def test_license_file_is_the_one_galaxy_declares(repo_root):
+    galaxy = open(os.path.join(repo_root, "galaxy.yml")).read()
+    assert "GPL-3.0-or-later" in galaxy
+    text = open(os.path.join(repo_root, "COPYING")).read()
+    assert "GNU GENERAL PUBLIC LICENSE" in text and "Version 3, 29 June 2007" in text
+
+
+def test_fresh_clone_resolves_the_collection_without_bootstrap(tmp_path, repo_root):
+    """A plain clone (no .local link, no installed sensa.infra) syntax-checks every playbook."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", repo_root, str(clone)], check=True)
+    # Only committed files count: the working tree's uncommitted changes are not in the clone.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env["HOME"] = str(tmp_path)  # no ~/.ansible/collections from an earlier install
+    playbooks = ["site.yml"] + sorted(os.path.relpath(p, repo_root)
+                                      for p in glob.glob(os.path.join(repo_root, "playbooks", "*.yml")))
+    for playbook in playbooks:
+        run = subprocess.run([os.path.join(BIN, "ansible-playbook"), playbook, "--syntax-check", "-i",
+                              "inventories/local"], cwd=clone, env=env, capture_output=True, text=True, check=False)
+        assert run.returncode == 0, (playbook, run.stdout + run.stderr)
 
 
 def module_names(repo_root):
