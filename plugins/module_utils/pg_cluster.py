@@ -192,6 +192,10 @@ class Cluster:
             [os.path.join(self.bindir, argv[0])] + list(argv[1:]), cwd=self.base, env=env, check=False, **kwargs
         )
 
+    def ships_library(self, name):
+        """True when the engine has the server library ``name`` (e.g. pg_stat_statements)."""
+        return os.path.isfile(os.path.join(os.path.dirname(self.bindir), "lib", name + ".so"))
+
     def initialized(self):
         return os.path.isfile(os.path.join(self.datadir, "PG_VERSION"))
 
@@ -250,6 +254,9 @@ class Cluster:
             "unix_socket_directories": self.socket_dir,
             "fsync": "on",
         }
+        # The maintenance report reads pg_stat_statements; it can only be loaded at start.
+        if self.ships_library("pg_stat_statements"):
+            options["shared_preload_libraries"] = "pg_stat_statements"
         options.update(settings or {})
         optstr = " ".join("-c %s=%s" % (key, _quote_option(value)) for key, value in options.items())
         result = self._run(
