@@ -34,8 +34,13 @@ PLAYBOOK = os.path.join(REPO, "tests", "integration", "migrate", "playbooks", "p
 
 
 def generate(directory, count):
-    """Realistic small migrations: a table with a foreign key, an index, a comment, a few rows."""
+    """Realistic small migrations: a table with a foreign key, an index, a comment, a few rows.
+
+    ``directory`` is the migrations directory; rollbacks go to ``rollbacks`` beside it (the
+    collection's layout). Returns the migrations directory."""
+    rollbacks = os.path.join(os.path.dirname(directory), "rollbacks")
     os.makedirs(directory, exist_ok=True)
+    os.makedirs(rollbacks, exist_ok=True)
     for i in range(1, count + 1):
         version = "20250101_%04d" % i if i < 10000 else None
         parent = "bench_%04d" % (i - 1)
@@ -51,8 +56,9 @@ def generate(directory, count):
         down = "DROP TABLE IF EXISTS bench_%04d;\n" % i
         with open(os.path.join(directory, "%s_bench_%04d.sql" % (version, i)), "w") as handle:
             handle.write(up)
-        with open(os.path.join(directory, "%s_rollback.sql" % version), "w") as handle:
+        with open(os.path.join(rollbacks, "%s_rollback.sql" % version), "w") as handle:
             handle.write(down)
+    return directory
 
 
 def run_module(cluster, dbname, path, result_file):
@@ -70,7 +76,7 @@ def run_module(cluster, dbname, path, result_file):
 
 
 def run_psql_loop(cluster, dbname, path):
-    files = sorted(f for f in os.listdir(path) if f.endswith(".sql") and not f.endswith("_rollback.sql"))
+    files = sorted(f for f in os.listdir(path) if f.endswith(".sql"))
     psql = os.path.join(cluster.bindir, "psql")
     start = time.perf_counter()
     for name in files:
@@ -96,7 +102,7 @@ def main():
     try:
         version = cluster.server_version()
         for n in sizes:
-            path = os.path.join(work, "m%d" % n)
+            path = os.path.join(work, "m%d" % n, "migrations")
             generate(path, n)
             cluster.create_database("mod_%d" % n)
             cluster.create_database("psql_%d" % n)

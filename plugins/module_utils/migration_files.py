@@ -5,9 +5,13 @@
 
 Layout (documented in docs/MIGRATION_GUIDELINES.md)::
 
-    <path>/YYYYMMDD_NNNN_description.sql      a migration, version YYYYMMDD_NNNN
-    <path>/YYYYMMDD_NNNN_rollback.sql         its rollback, beside it
-    <path>/fixes/YYYYMMDD_NNNN_apply_fix.sql  corrective SQL for an edited, applied file
+    files/sql/migrations/YYYYMMDD_NNNN_description.sql  a migration, version YYYYMMDD_NNNN
+    files/sql/rollbacks/YYYYMMDD_NNNN_rollback.sql      its rollback
+    files/sql/fixes/YYYYMMDD_NNNN_apply_fix.sql         corrective SQL for an edited, applied file
+
+The migrations directory holds forward migrations only, so no glob of it (a seed's
+``for file in *.sql; do psql -f "$file"; done``) can ever run a rollback or a fix;
+``discover`` refuses a migrations directory that holds either, naming them.
 
 Nothing here talks to a database, so every rule is unit-tested without one.
 """
@@ -132,25 +136,55 @@ class Migration:
         return "Migration(%s)" % self.version
 
 
-def discover(path, fixes_path=None, require_rollback=True):
-    """Read ``path`` and return migrations sorted by version, or raise with every problem found."""
+def default_sibling(path, name):
+    """``rollbacks`` or ``fixes`` beside the migrations directory."""
+    return os.path.join(os.path.dirname(os.path.normpath(path)), name)
+
+
+def _sql_files(directory, pattern, label, expected, problems):
+    """{version: path} of the files in ``directory`` matching ``pattern``; other names are
+    problems (a README.md explaining the directory is allowed)."""
+    found = {}
+    if not os.path.isdir(directory):
+        return found
+    for name in sorted(os.listdir(directory)):
+        if name.startswith(".") or name.endswith(".md") or os.path.isdir(os.path.join(directory, name)):
+            continue
+        match = pattern.match(name)
+        if not match:
+            problems.append("%s/%s: malformed name; expected %s" % (label, name, expected))
+            continue
+        found[match.group("version")] = os.path.join(directory, name)
+    return found
+
+
+def discover(path, rollbacks_path=None, fixes_path=None, require_rollback=True):
+    """Read the migrations in ``path`` (rollbacks and fixes from their own directories, by
+    default ``rollbacks`` and ``fixes`` beside ``path``) and return them sorted by version,
+    or raise with every problem found."""
     if not os.path.isdir(path):
         raise MigrationError("migrations path %s does not exist or is not a directory" % path)
-    fixes_path = fixes_path or os.path.join(path, "fixes")
+    rollbacks_path = rollbacks_path or default_sibling(path, "rollbacks")
+    fixes_path = fixes_path or default_sibling(path, "fixes")
     problems = []
-    ups, downs, fixes = {}, {}, {}
+    misplaced = []
+    ups = {}
     for name in sorted(os.listdir(path)):
         full = os.path.join(path, name)
-        if os.path.isdir(full) or name.startswith("."):
+        if name.startswith("."):
+            continue
+        if os.path.isdir(full):
+            if any(f.endswith(".sql") for f in os.listdir(full)):
+                misplaced.append(name + "/")
             continue
         if not name.endswith(".sql"):
-            problems.append("%s: not a .sql file; keep only migrations and rollbacks in %s" % (name, path))
+            problems.append("%s: not a .sql file; keep only forward migrations in %s" % (name, path))
             continue
-        rollback = ROLLBACK_RE.match(name)
+        if ROLLBACK_RE.match(name) or FIX_RE.match(name):
+            misplaced.append(name)
+            continue
         migration = MIGRATION_RE.match(name)
-        if rollback:
-            downs[rollback.group("version")] = full
-        elif migration:
+        if migration:
             version = migration.group("version")
             if version in ups:
                 problems.append(
@@ -162,23 +196,25 @@ def discover(path, fixes_path=None, require_rollback=True):
         else:
             problems.append(
                 "%s: malformed name; expected YYYYMMDD_NNNN_description.sql (lower-case description "
-                "of letters, digits, underscores) or YYYYMMDD_NNNN_rollback.sql" % name
+                "of letters, digits, underscores)" % name
             )
-    if os.path.isdir(fixes_path):
-        for name in sorted(os.listdir(fixes_path)):
-            if name.startswith(".") or os.path.isdir(os.path.join(fixes_path, name)):
-                continue
-            match = FIX_RE.match(name)
-            if not match:
-                problems.append("fixes/%s: malformed name; expected YYYYMMDD_NNNN_apply_fix.sql" % name)
-                continue
-            fixes[match.group("version")] = os.path.join(fixes_path, name)
+    if misplaced:
+        # A glob of the migrations directory would run these: refuse before anything else.
+        problems.insert(
+            0,
+            "the migrations directory holds rollback or fix files, which any '*.sql' loop over it would run: %s. "
+            "Move rollbacks to %s and fixes to %s (git mv keeps their bytes and checksums)"
+            % (", ".join(misplaced), rollbacks_path, fixes_path)
+        )
+    downs = _sql_files(rollbacks_path, ROLLBACK_RE, "rollbacks", "YYYYMMDD_NNNN_rollback.sql", problems)
+    fixes = _sql_files(fixes_path, FIX_RE, "fixes", "YYYYMMDD_NNNN_apply_fix.sql", problems)
     for version in sorted(set(downs) - set(ups)):
-        problems.append("%s: rollback with no migration of version %s" % (os.path.basename(downs[version]), version))
+        problems.append("rollbacks/%s: rollback with no migration of version %s" % (os.path.basename(downs[version]), version))
     if require_rollback:
         for version in sorted(set(ups) - set(downs)):
             problems.append(
-                "%s: migration with no rollback; add %s_rollback.sql beside it" % (os.path.basename(ups[version][0]), version)
+                "%s: migration with no rollback; add %s" % (
+                    os.path.basename(ups[version][0]), os.path.join(rollbacks_path, version + "_rollback.sql"))
             )
     for version in sorted(set(fixes) - set(ups)):
         problems.append("fixes/%s: fix for version %s, which has no migration" % (os.path.basename(fixes[version]), version))

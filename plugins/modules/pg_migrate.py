@@ -37,12 +37,21 @@ attributes:
 options:
   path:
     description:
-      - Directory holding the migration files and their C(YYYYMMDD_NNNN_rollback.sql) rollbacks.
+      - Directory holding the forward migration files C(YYYYMMDD_NNNN_description.sql), and nothing else.
+      - A rollback or fix file (or a subdirectory of C(.sql) files) in it is refused, naming the files, because any
+        C(*.sql) loop over the directory (such as a seed's C(for file in *.sql; do psql -f $file; done)) would run it.
     type: path
     required: true
+  rollbacks_path:
+    description:
+      - Directory of the C(YYYYMMDD_NNNN_rollback.sql) rollback files. Defaults to C(rollbacks) beside O(path)
+        (C(files/sql/rollbacks) for C(files/sql/migrations)).
+    type: path
+    version_added: 1.1.0
   fixes_path:
     description:
-      - Directory of C(YYYYMMDD_NNNN_apply_fix.sql) files. Defaults to C(fixes) inside O(path).
+      - Directory of C(YYYYMMDD_NNNN_apply_fix.sql) files. Defaults to C(fixes) beside O(path)
+        (C(files/sql/fixes) for C(files/sql/migrations)).
     type: path
   state:
     description:
@@ -313,6 +322,7 @@ def main():
     argument_spec = postgres_argument_spec()
     argument_spec.update(
         path=dict(type="path", required=True),
+        rollbacks_path=dict(type="path"),
         fixes_path=dict(type="path"),
         state=dict(type="str", default="applied", choices=["applied", "rolled_back", "baseline", "repaired", "status"]),
         target=dict(type="str"),
@@ -343,7 +353,8 @@ def main():
     params["application_name"] = "sensa.pg_migrate"
 
     try:
-        migrations = discover(params["path"], params["fixes_path"], require_rollback=params["require_rollback"])
+        migrations = discover(params["path"], params["rollbacks_path"], params["fixes_path"],
+                              require_rollback=params["require_rollback"])
     except MigrationError as exc:
         module.fail_json(msg=str(exc))
 

@@ -1,4 +1,4 @@
-"""Apply and roll back the Sensa Learn migrations (files/sql/migrations) in tests.
+"""Apply and roll back the Sensa Learn migrations (files/sql/migrations, rollbacks in files/sql/rollbacks) in tests.
 
 ``apply_schema`` and ``rollback_schema`` go through pg_migrate's engine (the same code the
 ``sensa.infra.pg_migrate`` module runs: advisory lock, one transaction per file, log rows),
@@ -14,6 +14,7 @@ import subprocess
 from support.collection import REPO_ROOT
 
 MIGRATIONS_DIR = os.path.join(REPO_ROOT, "files", "sql", "migrations")
+ROLLBACKS_DIR = os.path.join(REPO_ROOT, "files", "sql", "rollbacks")
 _UP = re.compile(r"^(?P<version>\d{8}_\d{4})_(?P<description>[a-z0-9][a-z0-9_]*)\.sql$")
 _DOWN = re.compile(r"^(?P<version>\d{8}_\d{4})_rollback\.sql$")
 
@@ -22,14 +23,14 @@ class SchemaError(Exception):
     """A migration or rollback file failed; the message carries psql's output."""
 
 
-def migration_files(path=MIGRATIONS_DIR):
+def migration_files(path=MIGRATIONS_DIR, rollbacks=ROLLBACKS_DIR):
     """[(version, up_path, down_path_or_None)] in version order."""
     ups, downs = {}, {}
-    for name in sorted(os.listdir(path)):
+    for name in sorted(os.listdir(rollbacks)):
         down = _DOWN.match(name)
         if down:
-            downs[down.group("version")] = os.path.join(path, name)
-            continue
+            downs[down.group("version")] = os.path.join(rollbacks, name)
+    for name in sorted(os.listdir(path)):
         up = _UP.match(name)
         if up:
             ups[up.group("version")] = os.path.join(path, name)

@@ -10,8 +10,15 @@ from ansible_collections.sensa.infra.plugins.module_utils.migration_runner impor
 
 
 class MigrationTree:
-    def __init__(self, path):
-        self.path = str(path)
+    """A files/sql tree: ``migrations/``, ``rollbacks/`` and ``fixes/`` side by side.
+
+    ``write`` routes by name: ``*_rollback.sql`` to rollbacks/, ``fixes/...`` to fixes/,
+    anything else into migrations/ (``self.path``)."""
+
+    def __init__(self, root):
+        self.root = str(root)
+        self.path = os.path.join(self.root, "migrations")
+        os.makedirs(self.path, exist_ok=True)
 
     def add(self, version, name, up, down="SELECT 1;\n", raw=False):
         self.write("%s_%s.sql" % (version, name), up, raw)
@@ -19,20 +26,27 @@ class MigrationTree:
             self.write("%s_rollback.sql" % version, down, raw)
         return self
 
+    def location(self, name):
+        if name.endswith("_rollback.sql") and "/" not in name:
+            return os.path.join(self.root, "rollbacks", name)
+        if name.startswith("fixes/"):
+            return os.path.join(self.root, name)
+        return os.path.join(self.path, name)
+
     def write(self, name, text, raw=False):
-        full = os.path.join(self.path, name)
+        full = self.location(name)
         os.makedirs(os.path.dirname(full), exist_ok=True)
         with open(full, "wb") as handle:
             handle.write(text if isinstance(text, bytes) else text.encode())
         return full
 
     def remove(self, name):
-        os.unlink(os.path.join(self.path, name))
+        os.unlink(self.location(name))
 
 
 @pytest.fixture
 def tree(tmp_path):
-    return MigrationTree(tmp_path / "migrations")
+    return MigrationTree(tmp_path / "sql")
 
 
 def runner_for(db, tree, application_name="sensa.pg_migrate.test", **options):

@@ -23,11 +23,17 @@ def write(directory, name, text="SELECT 1;\n"):
 
 
 @pytest.fixture
-def mig_dir(tmp_path):
+def sql_root(tmp_path):
+    """files/sql: migrations/, rollbacks/ and fixes/ side by side."""
     for version, name in (("20250101_0001", "one"), ("20250101_0002", "two"), ("20250102_0001", "three")):
-        write(tmp_path, "%s_%s.sql" % (version, name), "CREATE TABLE %s (id int);\n" % name)
-        write(tmp_path, "%s_rollback.sql" % version, "DROP TABLE %s;\n" % name)
+        write(tmp_path, "migrations/%s_%s.sql" % (version, name), "CREATE TABLE %s (id int);\n" % name)
+        write(tmp_path, "rollbacks/%s_rollback.sql" % version, "DROP TABLE %s;\n" % name)
     return tmp_path
+
+
+@pytest.fixture
+def mig_dir(sql_root):
+    return sql_root / "migrations"
 
 
 def applied(*versions, checksums=None, kind="migrate"):
@@ -57,10 +63,11 @@ def test_discover_orders_and_pairs(mig_dir):
         ("20250101_0003-dash.sql", "malformed name"),
         ("notes.txt", "not a .sql file"),
         ("20250101_0001_again.sql", "duplicate version 20250101_0001"),
-        ("20250109_0001_rollback.sql", "rollback with no migration"),
+        ("../rollbacks/20250109_0001_rollback.sql", "rollback with no migration"),
+        ("../rollbacks/bad.sql", "malformed name"),
         ("20250109_0001_lonely.sql", "migration with no rollback"),
-        ("fixes/20250109_0009_apply_fix.sql", "which has no migration"),
-        ("fixes/bad.sql", "malformed name"),
+        ("../fixes/20250109_0009_apply_fix.sql", "which has no migration"),
+        ("../fixes/bad.sql", "malformed name"),
     ],
 )
 def test_discover_rejects_bad_layouts(mig_dir, name, fragment):
@@ -76,6 +83,37 @@ def test_discover_reports_every_problem_at_once(mig_dir):
     with pytest.raises(MigrationError) as err:
         discover(str(mig_dir))
     assert "bad.sql" in str(err.value) and "lonely" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["20250101_0001_rollback.sql", "20250101_0002_apply_fix.sql", "fixes/20250101_0001_apply_fix.sql",
+     "rollbacks/20250101_0001_rollback.sql"],
+)
+def test_discover_refuses_rollbacks_and_fixes_in_the_migrations_directory(mig_dir, name):
+    """Defect 10: a '*.sql' loop over the migrations directory must never reach a rollback."""
+    write(mig_dir, name)
+    with pytest.raises(MigrationError) as err:
+        discover(str(mig_dir))
+    message = str(err.value)
+    assert "holds rollback or fix files" in message and name.split("/")[0] in message
+    assert os.path.join(os.path.dirname(str(mig_dir)), "rollbacks") in message
+
+
+def test_discover_rollbacks_and_fixes_paths_are_options(tmp_path):
+    write(tmp_path, "up/20250101_0001_one.sql", "CREATE TABLE one (id int);\n")
+    write(tmp_path, "elsewhere/down/20250101_0001_rollback.sql", "DROP TABLE one;\n")
+    write(tmp_path, "elsewhere/fix/20250101_0001_apply_fix.sql", "SELECT 1;\n")
+    with pytest.raises(MigrationError, match="migration with no rollback"):
+        discover(str(tmp_path / "up"))
+    (migration,) = discover(str(tmp_path / "up"), str(tmp_path / "elsewhere" / "down"), str(tmp_path / "elsewhere" / "fix"))
+    assert migration.down.filename == "20250101_0001_rollback.sql" and migration.fix.filename == "20250101_0001_apply_fix.sql"
+
+
+def test_directory_readmes_are_allowed(sql_root, mig_dir):
+    write(sql_root, "rollbacks/README.md", "# Rollbacks\n")
+    write(sql_root, "fixes/README.md", "# Fixes\n")
+    assert len(discover(str(mig_dir))) == 3
 
 
 def test_missing_directory():
@@ -124,7 +162,7 @@ def test_plan_drift_is_an_error_naming_both_checksums(mig_dir):
 
 
 def test_plan_drift_with_fix_file_plans_the_fix(mig_dir):
-    write(mig_dir, "fixes/20250101_0001_apply_fix.sql", "ALTER TABLE one ADD COLUMN x int;\n")
+    write(mig_dir, "../fixes/20250101_0001_apply_fix.sql", "ALTER TABLE one ADD COLUMN x int;\n")
     migrations = discover(str(mig_dir))
     state = applied("20250101_0001", checksums={"20250101_0001": "sha256:v1:" + "0" * 64})
     plan = make_plan(migrations, state)
