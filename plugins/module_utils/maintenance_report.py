@@ -360,17 +360,33 @@ def _rls_plans(cursor, config, tables, indexes):
 
 
 def resolve_protected_tables(cursor, config):
-    """Fill in config.protected_tables when the caller gave none: the schema's list, else the access model's."""
+    """Fill in config.protected_tables when the caller gave none, from the access model: the
+    database's own list of user-data tables (access_checks.read_user_data_tables, issue 12) when
+    the schema has one, plus access_checks.DEFAULT_PROTECTED_TABLES."""
     if config.protected_tables is not None:
         return
-    cursor.execute("SELECT pg_catalog.to_regprocedure('public.sensa_user_data_tables()') IS NOT NULL")
-    if cursor.fetchone()[0]:
-        cursor.execute("SELECT table_name FROM public.sensa_user_data_tables() ORDER BY 1")
-        config.protected_tables = [r[0] for r in cursor.fetchall()]
-        config.protected_tables_source = "public.sensa_user_data_tables()"
+    function = getattr(access_checks, "DEFAULT_USER_DATA_FUNCTION", "public.sensa_user_data_tables")
+    reader = getattr(access_checks, "read_user_data_tables", None)
+    if reader is not None:
+        rows = reader(cursor, function)
     else:
-        config.protected_tables = list(access_checks.DEFAULT_PROTECTED_TABLES)
-        config.protected_tables_source = "access_checks.DEFAULT_PROTECTED_TABLES"
+        cursor.execute("SELECT pg_catalog.to_regproc(%s) IS NOT NULL", (function,))
+        rows = None
+        if cursor.fetchone()[0]:
+            cursor.execute("SELECT table_name FROM %s() ORDER BY 1" % function)
+            rows = [dict(schema=function.split(".")[0] if "." in function else "public", name=r[0])
+                    for r in cursor.fetchall()]
+    tables, sources = [], []
+    if rows is not None:
+        tables = ["%s.%s" % (r["schema"], r["name"]) for r in rows]
+        sources.append("%s()" % function)
+    defaults = list(getattr(access_checks, "DEFAULT_PROTECTED_TABLES", ()))
+    extra = [t for t in defaults if t not in tables and "public." + t not in tables]
+    if extra or not sources:
+        tables += extra
+        sources.append("access_checks.DEFAULT_PROTECTED_TABLES")
+    config.protected_tables = tables
+    config.protected_tables_source = " + ".join(sources)
 
 
 def gather(cursor, config, previous=None):
