@@ -250,7 +250,11 @@ class AppliedVersion:
 
 
 class Plan:
-    def __init__(self):
+    """What one action would do, decided from the files and the log's state."""
+
+    def __init__(self, action="applied"):
+        self.action = action
+        self.state = {}  # version -> AppliedVersion, as read
         self.apply = []  # Migrations to run, in order
         self.rollback = []  # Migrations to roll back, newest first
         self.baseline = []  # Migrations to record as applied without running
@@ -261,6 +265,7 @@ class Plan:
         self.out_of_order = []  # Migrations older than the newest applied
         self.current = None
         self.target = None
+        self.steps = None
 
     @property
     def errors(self):
@@ -285,15 +290,19 @@ class Plan:
         return errors
 
 
-def make_plan(migrations, state, action="applied", target=None, out_of_order=False):
+def make_plan(migrations, state, action="applied", target=None, out_of_order=False, steps=None):
     """Decide what ``action`` would do. ``state`` maps version to AppliedVersion.
 
     action: applied | rolled_back | baseline | repaired | status
     target: for applied/status the highest version to apply (None = latest); for
     rolled_back the version to keep (``"0"`` = roll back everything); for baseline the
     highest version to mark.
+    steps: for rolled_back instead of target, how many of the newest applied versions to
+    roll back.
     """
-    plan = Plan()
+    plan = Plan(action)
+    plan.state = state
+    plan.steps = steps
     by_version = dict((m.version, m) for m in migrations)
     applied_versions = sorted(v for v, s in state.items() if s.applied)
     plan.current = applied_versions[-1] if applied_versions else None
@@ -333,12 +342,22 @@ def make_plan(migrations, state, action="applied", target=None, out_of_order=Fal
                 plan.out_of_order.append(migration)
             plan.apply.append(migration)
     elif action == "rolled_back":
-        if target in (None, "", "latest"):
-            raise MigrationError("state=rolled_back needs target: the version to keep, or 0 to roll back everything")
-        keep = "" if target == "0" else target
-        for migration in reversed(migrations):
+        if steps is not None:
+            if target not in (None, ""):
+                raise MigrationError("state=rolled_back takes target or steps, not both")
+            if int(steps) < 1:
+                raise MigrationError("steps must be 1 or more (the number of newest applied versions to roll back)")
+            newest = [v for v in reversed(applied_versions) if v in by_version][: int(steps)]
+            candidates = [by_version[v] for v in newest]
+        else:
+            if target in (None, "", "latest"):
+                raise MigrationError("state=rolled_back needs target (the version to keep, or 0 to roll back "
+                                     "everything) or steps (how many of the newest applied versions)")
+            keep = "" if target == "0" else target
+            candidates = [m for m in reversed(migrations) if m.version > keep]
+        for migration in candidates:
             recorded = state.get(migration.version)
-            if migration.version > keep and recorded is not None and recorded.applied:
+            if recorded is not None and recorded.applied:
                 if migration.down is None:
                     raise MigrationError("%s has no rollback file; cannot roll it back" % migration.filename)
                 plan.rollback.append(migration)

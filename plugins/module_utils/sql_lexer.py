@@ -10,9 +10,13 @@ with exact line numbers for errors. It understands:
   ``"..."`` quoted identifiers, ``$tag$ ... $tag$`` dollar quotes with any tag;
 * ``--`` comments and nested ``/* /* */ */`` block comments;
 * SQL-standard function bodies (``BEGIN ATOMIC ... END``), which contain semicolons;
+* parentheses: like psql, a ``;`` only ends a statement at parenthesis depth 0
+  (``CREATE RULE ... DO ALSO (INSERT ...; INSERT ...)``);
 * ``COPY ... FROM stdin;`` followed by its data up to a ``\\.`` line (plain pg_dump output);
-* psql meta-commands at the start of a statement (``\\restrict`` / ``\\unrestrict``, which
-  pg_dump 17.6+ writes, are returned as ``meta`` statements for the caller to judge).
+* psql meta-commands (``\\restrict`` / ``\\unrestrict``, which pg_dump 17.6+ writes, or any
+  other) are returned as ``meta`` statements for the caller to judge. As in psql, a
+  backslash outside quotes and comments starts one even after SQL on the same line
+  (``SELECT 1 AS x \\gset``): the SQL before it becomes its own statement.
 
 It does not need a server and is pure standard library.
 """
@@ -72,6 +76,7 @@ def split_statements(text):
     buf_start = None  # index where the current statement's first token starts
     buf_line = None
     depth = 0  # BEGIN ATOMIC / CASE nesting inside a routine body
+    parens = 0  # parenthesis depth: psql ends a statement only at depth 0
     routine = None  # None = not yet known for this statement, True/False once decided
 
     def flush(end):
@@ -90,8 +95,14 @@ def split_statements(text):
             i += 1
             continue
 
-        # psql meta-command: a backslash at the start of a statement, to end of line
-        if ch == "\\" and buf_start is None:
+        # psql meta-command: a backslash outside quotes and comments, to end of line. After
+        # SQL on the same line (``SELECT 1 \\gset``) psql sends that SQL first: so do we.
+        if ch == "\\":
+            if buf_start is not None:
+                stmt = flush(i)
+                if stmt is not None:
+                    statements.append(stmt)
+                buf_start = None
             end = text.find("\n", i)
             end = n if end == -1 else end
             statements.append(Statement(text[i:end].strip(), line, kind="meta"))
@@ -126,6 +137,7 @@ def split_statements(text):
             buf_start = i
             buf_line = line
             depth = 0
+            parens = 0
             routine = None
 
         if ch == "'":
@@ -146,7 +158,19 @@ def split_statements(text):
                 i = close + len(tag)
                 continue
 
+        if ch == "(":
+            parens += 1
+            i += 1
+            continue
+        if ch == ")":
+            parens = max(0, parens - 1)
+            i += 1
+            continue
+
         if ch == ";":
+            if parens > 0:
+                i += 1
+                continue
             if routine is None:
                 routine = bool(_ROUTINE_START.match(leading_sql(text[buf_start:i])))
             if depth > 0 and routine:

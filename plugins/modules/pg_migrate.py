@@ -61,7 +61,8 @@ options:
       - V(baseline) records versions up to O(target) as applied without running them (for a database that already
         has that schema); every version gets an audited C(baseline) row.
       - V(repaired) accepts the current checksum of every drifted file, recording a C(repair) row for each.
-      - V(status) only reads; it never takes the lock or creates the log table.
+      - V(status) only reads; it never takes the lock or creates the log table. It reports drift, missing files and
+        failed or abandoned attempts instead of failing on them, and returns a readable RV(status_table).
     type: str
     choices: [ applied, rolled_back, baseline, repaired, status ]
     default: applied
@@ -70,6 +71,31 @@ options:
       - A version (C(YYYYMMDD_NNNN)). For V(applied) the newest version to apply (default all); for V(rolled_back)
         the version to keep, or V(0) for none; for V(baseline) the newest version to record.
     type: str
+  steps:
+    description:
+      - For O(state=rolled_back) instead of O(target), how many of the newest applied versions to roll back.
+    type: int
+    version_added: 1.1.0
+  fail_on_pending:
+    description:
+      - With O(state=status) (or check mode), fail when any migration is pending, naming them. For CI gates.
+    type: bool
+    default: false
+    version_added: 1.1.0
+  schema_dump:
+    description:
+      - After a successful run of any state but V(status) (not in check mode), write C(pg_dump --schema-only)
+        of the database to this path on the host running the module.
+      - The file is only rewritten (and the task reported changed) when its content changes.
+      - The password reaches pg_dump through its environment, never its command line.
+    type: path
+    version_added: 1.1.0
+  pg_dump_path:
+    description:
+      - The pg_dump binary for O(schema_dump); its major version must be at least the server's. Default is C(pg_dump)
+        on C(PATH).
+    type: path
+    version_added: 1.1.0
   schema:
     description:
       - Schema of the log table.
@@ -118,7 +144,7 @@ options:
     default: false
   require_rollback:
     description:
-      - Fail when a migration has no rollback file.
+      - Fail when a migration has no rollback file in O(rollbacks_path).
     type: bool
     default: true
   lint:
@@ -147,6 +173,10 @@ options:
       - Recorded in each log row. Defaults to the host name where the module runs.
     type: str
 notes:
+  - The advisory lock is session-level on the connection that runs the files, so it ends with that session. When the
+    controller dies mid-file, its backend keeps the lock until it notices (within a second on PostgreSQL 14+, through
+    C(client_connection_check_interval); after its current statement before that), and a second run waits for it
+    (O(lock_wait)) instead of colliding.
   - The advisory lock key is derived from the database name and the log table, so different databases never block
     each other.
   - SQL parameter values and passwords are never logged; failed statements are stored (up to 4000 characters) in the
@@ -194,6 +224,27 @@ EXAMPLES = r"""
     state: status
     login_db: sensa
   register: schema
+
+- name: CI gate - fail when anything is pending, print the table otherwise
+  sensa.infra.pg_migrate:
+    path: files/sql/migrations
+    state: status
+    fail_on_pending: true
+    login_db: sensa
+  register: schema_status
+
+- name: Roll back the two newest versions
+  sensa.infra.pg_migrate:
+    path: files/sql/migrations
+    state: rolled_back
+    steps: 2
+    login_db: sensa
+
+- name: Apply and keep a schema dump beside the deploy logs
+  sensa.infra.pg_migrate:
+    path: files/sql/migrations
+    schema_dump: /var/log/sensa/schema.sql
+    login_db: sensa
 """
 
 RETURN = r"""
@@ -257,8 +308,28 @@ lint:
   type: list
   elements: dict
 lock_holder:
-  description: In check mode and status, the session holding the migration lock, if any.
+  description: In check mode and status (and when the lock wait timed out), the session holding the migration lock.
   returned: always
+  type: dict
+problems:
+  description: What a changing run would refuse (drift without a fix, a missing file, out of order); status reports them.
+  returned: always
+  type: list
+  elements: str
+attempts:
+  description: Failed or abandoned attempts newer than their version's last success (version, file, status, message).
+  returned: always
+  type: list
+  elements: dict
+status_table:
+  description: A readable table, one line per version (applied, pending, drift, missing, failed attempts).
+  returned: always
+  type: list
+  elements: str
+  sample: ["VERSION        STATE    FILE", "20250122_0001  applied  20250122_0001_initial_schema.sql"]
+schema_dump:
+  description: With O(schema_dump), the path written and whether its content changed.
+  returned: when O(schema_dump) is set
   type: dict
 warnings_list:
   description: Non-fatal observations (lock retries, abandoned attempts, lint findings).
@@ -271,12 +342,16 @@ elapsed_ms:
   type: int
 error:
   description: On failure of a file, the file, line, statement number, SQLSTATE, message and any invalid index.
+    Files applied before the failure stay applied; RV(applied) lists them and RV(changed) is then true.
   returned: failure
   type: dict
 """
 
 import getpass
+import os
 import socket
+import subprocess
+import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -284,6 +359,7 @@ from ansible_collections.sensa.infra.plugins.module_utils.migration_files import
 from ansible_collections.sensa.infra.plugins.module_utils.migration_lint import lint as run_lint
 from ansible_collections.sensa.infra.plugins.module_utils.migration_runner import (
     MigrationFailed,
+    MigrationRefused,
     Runner,
     RunOptions,
 )
@@ -294,28 +370,103 @@ from ansible_collections.sensa.infra.plugins.module_utils.postgres_connection im
     postgres_argument_spec,
 )
 
+DEFAULT_APPLICATION_NAME = "sensa.pg_migrate"
 
-def build_diff(result, plan, state):
+
+def build_diff(result, plan):
     lines = []
-    if plan is not None:
-        for migration, _old in plan.fixes:
-            lines.append("-- fix: %s\n%s" % (migration.fix.filename, migration.fix.text))
-        for migration in plan.apply:
-            lines.append("-- migrate: %s\n%s" % (migration.filename, migration.up.text))
-        for migration in plan.rollback:
-            lines.append("-- rollback: %s\n%s" % (migration.down.filename, migration.down.text))
-    after = result.get("current_version")
-    if plan is not None and result.get("would_change"):
-        if plan.apply:
-            after = plan.apply[-1].version
-        elif plan.rollback:
-            remaining = sorted(set([plan.current]) - set(m.version for m in plan.rollback))
-            after = plan.target if plan.target not in (None, "0") else (remaining[-1] if remaining else None)
-    return {
-        "before": {"version": result.get("previous_version")},
-        "after": {"version": after},
-        "prepared": "\n".join(lines),
-    }
+    for migration, _old in plan.fixes:
+        lines.append("-- fix: %s\n%s" % (migration.fix.filename, migration.fix.text))
+    for migration in plan.apply:
+        lines.append("-- migrate: %s\n%s" % (migration.filename, migration.up.text))
+    for migration in plan.rollback:
+        lines.append("-- rollback: %s\n%s" % (migration.down.filename, migration.down.text))
+    after = result["current_version"]
+    if result["would_change"] and plan.apply:
+        after = plan.apply[-1].version
+    elif result["would_change"] and plan.rollback:
+        rolled = set(m.version for m in plan.rollback)
+        remaining = sorted(v for v, s in plan.state.items() if s.applied and v not in rolled)
+        after = remaining[-1] if remaining else None
+    return {"before": {"version": result["previous_version"]}, "after": {"version": after}, "prepared": "\n".join(lines)}
+
+
+def status_table(migrations, result, state):
+    """One line per version: applied, pending, drift, missing; then failed or abandoned attempts."""
+    drift = dict((d["version"], d) for d in result["drift"])
+    pending = set(result["pending"])
+    rows = []
+    versions = sorted(set(m.version for m in migrations) | set(state))
+    files = dict((m.version, m.filename) for m in migrations)
+    for version in versions:
+        recorded = state.get(version)
+        if version not in files:
+            label = "missing" if recorded is not None and recorded.applied else "gone"
+        elif version in drift:
+            label = "drift"
+        elif recorded is not None and recorded.applied:
+            label = "applied" if recorded.kind != "baseline" else "baseline"
+        elif version in pending:
+            label = "pending"
+        else:
+            label = "rolled back" if recorded is not None else "pending"
+        if label == "gone":
+            continue
+        rows.append((version, label, files.get(version) or (recorded.filename if recorded else "")))
+    lines = ["%-14s %-11s %s" % ("VERSION", "STATE", "FILE")]
+    lines += ["%-14s %-11s %s" % row for row in rows]
+    for attempt in result["attempts"]:
+        lines.append("attempt %s of %s (%s) %s at %s: %s" % (
+            attempt["id"], attempt["version"], attempt["file"], attempt["status"], attempt["started_at"],
+            attempt["message"] or "-"))
+    lines.append("%d applied, %d pending, %d drifted, %d failed or abandoned attempt(s); current version %s" % (
+        sum(1 for r in rows if r[1] in ("applied", "baseline")), len(result["pending"]), len(result["drift"]),
+        len(result["attempts"]), result["current_version"] or "none"))
+    return lines
+
+
+def dump_schema(module, params, dest):
+    """pg_dump --schema-only to ``dest``; the password goes through the environment. Returns changed."""
+    env = dict(os.environ)
+    mapping = (("login_host", "PGHOST"), ("login_unix_socket", "PGHOST"), ("login_port", "PGPORT"),
+               ("login_user", "PGUSER"), ("login_password", "PGPASSWORD"), ("login_db", "PGDATABASE"),
+               ("ssl_mode", "PGSSLMODE"), ("ca_cert", "PGSSLROOTCERT"))
+    for param, variable in mapping:
+        if params.get(param) not in (None, ""):
+            env[variable] = str(params[param])
+    binary = params["pg_dump_path"] or module.get_bin_path("pg_dump")
+    if not binary:
+        module.fail_json(msg="schema_dump needs pg_dump: install the PostgreSQL client or set pg_dump_path")
+    handle, tmp = tempfile.mkstemp(prefix=".schema-dump-", dir=os.path.dirname(os.path.abspath(dest)) or ".")
+    os.close(handle)
+    try:
+        proc = subprocess.run([binary, "--schema-only", "--no-owner", "--no-privileges", "--file", tmp],
+                              env=env, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            module.fail_json(msg="pg_dump --schema-only failed (exit %d): %s" % (proc.returncode, proc.stderr.strip()))
+        with open(tmp, "rb") as new:
+            content = new.read()
+        if os.path.exists(dest):
+            with open(dest, "rb") as old:
+                if old.read() == content:
+                    return False
+        os.replace(tmp, dest)
+        return True
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def fail_with(module, exc, migrations, lint_findings, state):
+    """Fail the task with everything the run found and did: files applied before a failure stay
+    applied, so ``changed`` and ``applied`` say so."""
+    result = exc.result.as_dict() if exc.result is not None else {"warnings": []}
+    result["warnings_list"] = result.pop("warnings")
+    if "current_version" in result:
+        result["status_table"] = status_table(migrations, result, state)
+    if isinstance(exc, MigrationFailed):
+        result["error"] = exc.details
+    module.fail_json(msg=str(exc), lint=lint_findings, **result)
 
 
 def main():
@@ -326,6 +477,10 @@ def main():
         fixes_path=dict(type="path"),
         state=dict(type="str", default="applied", choices=["applied", "rolled_back", "baseline", "repaired", "status"]),
         target=dict(type="str"),
+        steps=dict(type="int"),
+        fail_on_pending=dict(type="bool", default=False),
+        schema_dump=dict(type="path"),
+        pg_dump_path=dict(type="path"),
         schema=dict(type="str", default="public"),
         log_table=dict(type="str", default="migrations_log"),
         session_role=dict(type="str"),
@@ -345,12 +500,16 @@ def main():
         controller_user=dict(type="str"),
         controller_host=dict(type="str"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=[("target", "steps")])
     if not HAS_PSYCOPG2:
         module.fail_json(msg="pg_migrate needs psycopg2 on the host running it (pip install psycopg2-binary)",
                          exception=PSYCOPG2_IMPORT_ERROR)
     params = module.params
-    params["application_name"] = "sensa.pg_migrate"
+    if params["application_name"] == argument_spec["application_name"]["default"]:
+        params["application_name"] = DEFAULT_APPLICATION_NAME  # the shared default; an explicit value wins
+    if params["steps"] is not None and params["state"] != "rolled_back":
+        module.fail_json(msg="steps is only for state=rolled_back")
 
     try:
         migrations = discover(params["path"], params["rollbacks_path"], params["fixes_path"],
@@ -365,30 +524,27 @@ def main():
         retry_backoff=params["retry_backoff"], out_of_order=params["out_of_order"],
         controller_user=params["controller_user"] or getpass.getuser(),
         controller_host=params["controller_host"] or socket.gethostname(),
-        check_mode=module.check_mode, require_rollback=params["require_rollback"],
+        check_mode=module.check_mode,
     )
     runner = Runner(lambda autocommit: connect(module, params, autocommit=autocommit), migrations, options)
-
     lint_findings = []
-    if params["lint"] != "off" and params["state"] == "applied":
-        # Lint what is not yet applied: a status pass (no lock, read only) tells which files those are.
-        preview = Runner(lambda autocommit: connect(module, params, autocommit=autocommit), migrations,
-                         RunOptions(schema=params["schema"], table=params["log_table"],
-                                    session_role=params["session_role"], check_mode=True,
-                                    out_of_order=True, require_rollback=params["require_rollback"]))
-        try:
-            pending = preview.run("status", params["target"])["pending"]
-        except MigrationError:
-            pending = []  # the real run below reports the problem
-        paths = [m.up.path for m in migrations if m.version in pending]
-        findings, error = run_lint(paths, squawk=params["squawk_path"], exclude=params["lint_exclude"])
+    try:
+        plan = runner.plan(params["state"], params["target"], params["steps"])
+    except MigrationError as exc:
+        runner.release()
+        module.fail_json(msg=str(exc))
+
+    if params["lint"] != "off" and params["state"] == "applied" and not plan.errors:
+        findings, error = run_lint([m.up.path for m in plan.apply], squawk=params["squawk_path"],
+                                   exclude=params["lint_exclude"])
         if error:
             if params["lint"] == "strict":
+                runner.release()
                 module.fail_json(msg="lint: strict but %s" % error)
             module.warn(error)
-        for finding in findings or []:
-            lint_findings.append(finding)
+        lint_findings = list(findings or [])
         if lint_findings and params["lint"] == "strict":
+            runner.release()
             module.fail_json(
                 msg="squawk found %d problem(s) in pending migrations (lint: strict); fix them or waive each inline "
                 "with '-- squawk-ignore <rule>' and a reason: %s"
@@ -397,37 +553,29 @@ def main():
             )
 
     try:
-        result = runner.run(params["state"], params["target"])
-    except MigrationFailed as exc:
-        module.fail_json(msg=str(exc), error=exc.details, run_id=runner.run_id, warnings_list=runner.warnings,
-                         lint=lint_findings)
-    except MigrationError as exc:
-        partial = getattr(exc, "result", {})
-        module.fail_json(msg=str(exc), run_id=runner.run_id, warnings_list=runner.warnings, lint=lint_findings,
-                         drift=partial.get("drift", []), pending=partial.get("pending", []),
-                         current_version=partial.get("previous_version"), lock_holder=partial.get("lock_holder"))
+        outcome = runner.execute(plan)
+    except (MigrationFailed, MigrationRefused) as exc:
+        fail_with(module, exc, migrations, lint_findings, runner.final_state or plan.state)
 
-    plan = result.pop("plan", None)
+    result = outcome.as_dict()
     for finding in lint_findings:
         module.warn("squawk %s:%s %s: %s" % (finding["file"], finding["line"], finding["rule"], finding["message"]))
     for warning in result["warnings"]:
         module.warn(warning)
     result["warnings_list"] = result.pop("warnings")
     result["lint"] = lint_findings
-    changed = result["changed"]
+    result["status_table"] = status_table(migrations, result, runner.final_state or plan.state)
     if module.check_mode:
-        changed = bool(result.pop("would_change", False))
-    else:
-        result.pop("would_change", None)
-        if params["state"] == "applied":
-            result["pending"] = []
-            if params["target"]:
-                result["pending"] = [m.version for m in migrations if m.version > params["target"]
-                                     and m.version not in [a["version"] for a in result["applied"]]
-                                     and (result["current_version"] or "") < m.version]
-    result["changed"] = changed
+        result["changed"] = result["would_change"]
     if module._diff:
-        result["diff"] = build_diff(dict(result, would_change=changed), plan, params["state"])
+        result["diff"] = build_diff(result, plan)
+    if params["fail_on_pending"] and result["pending"] and (module.check_mode or params["state"] == "status"):
+        module.fail_json(msg="%d migration(s) pending: %s (fail_on_pending)" % (
+            len(result["pending"]), ", ".join(result["pending"])), **result)
+    if params["schema_dump"] and not module.check_mode and params["state"] != "status":
+        dumped = dump_schema(module, params, params["schema_dump"])
+        result["schema_dump"] = {"path": params["schema_dump"], "changed": dumped}
+        result["changed"] = result["changed"] or dumped
     module.exit_json(**result)
 
 

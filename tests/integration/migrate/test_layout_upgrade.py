@@ -68,7 +68,7 @@ def test_a_1_0_0_database_reports_no_drift_and_changes_nothing(pg_db):
 
     result = _runner(pg_db).run("applied", LAST_RELEASED)
     assert result["changed"] is False and result["applied"] == [] and result["drift"] == []
-    assert result["pending"] == [] and result["warnings"] == []
+    assert all(v > LAST_RELEASED for v in result["pending"]) and result["warnings"] == []
     assert result["current_version"] == LAST_RELEASED
     assert pg_db.scalar("SELECT count(*) FROM migrations_log") == rows_before
 

@@ -118,3 +118,23 @@ def test_allowed_statements_are_not_violations():
     text = "CREATE INDEX i ON t (a); SAVEPOINT s; ROLLBACK TO SAVEPOINT s; RELEASE SAVEPOINT s; " \
            "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN COMMIT; END $$;"
     assert transaction_violations(split_statements(text)) == []
+
+
+def test_semicolon_inside_parentheses_does_not_end_the_statement():
+    """Defect 1: psql splits only at parenthesis depth 0 (a multi-action CREATE RULE)."""
+    text = ("CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2));\n"
+            "SELECT 2;\n")
+    assert sqls(text) == [
+        "CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2))", "SELECT 2"]
+
+
+def test_unbalanced_closing_parenthesis_does_not_swallow_the_file():
+    assert sqls("SELECT 1);\nSELECT 2;\n") == ["SELECT 1)", "SELECT 2"]
+
+
+def test_meta_command_after_sql_on_the_same_line_is_its_own_meta_statement():
+    """Defect 2: psql ends the query buffer at a backslash outside quotes; the meta-command
+    must reach the caller (which refuses it) instead of being folded into the SQL."""
+    stmts = split_statements("SELECT 1 AS x \\gset\nSELECT 'a\\b', E'c\\'d';\n")
+    assert [(s.kind, s.sql, s.line) for s in stmts] == [
+        ("sql", "SELECT 1 AS x", 1), ("meta", "\\gset", 1), ("sql", "SELECT 'a\\b', E'c\\'d'", 2)]
