@@ -45,6 +45,15 @@ else
     *) failed+=("install-system-postgres"); engines_not+=("system: provisioning failed") ;;
   esac
 fi
+# PgBouncer for the local pooler suite (tests/integration/maintenance/test_local_pooler.py),
+# which is skipped with "not run, because ..." when it is missing.
+not_run=()
+bash scripts/install-pgbouncer.sh
+case $? in
+  0) ;;
+  3) not_run+=("local pooler tests: PgBouncer cannot be installed here (see the install-pgbouncer message above)") ;;
+  *) failed+=("install-pgbouncer") ;;
+esac
 for engine in "${engines[@]}"; do
   SENSA_PG_ENGINE=$engine stage "integration[$engine]" pytest -q -p no:cacheprovider -n 2 tests/integration
   engines_ran+=("$engine")
@@ -61,6 +70,7 @@ echo
 echo "=== summary ==="
 echo "engines that ran the integration suite: ${engines_ran[*]:-none}"
 for reason in "${engines_not[@]}"; do echo "engine not run: $reason"; done
+for reason in "${not_run[@]}"; do echo "not run: $reason"; done
 for name in "${passed[@]}"; do echo "passed: $name"; done
 for name in "${failed[@]}"; do echo "FAILED: $name"; done
 echo "stages: ${#passed[@]} passed, ${#failed[@]} failed"
