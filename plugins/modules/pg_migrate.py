@@ -448,13 +448,18 @@ def dump_schema(module, params, dest):
             content = new.read()
         if os.path.exists(dest):
             with open(dest, "rb") as old:
-                if old.read() == content:
+                if _comparable(old.read()) == _comparable(content):
                     return False
         os.replace(tmp, dest)
         return True
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _comparable(dump):
+    """A dump without pg_dump 17.6+'s \\restrict/\\unrestrict lines, whose key is random per dump."""
+    return b"\n".join(line for line in dump.split(b"\n") if not line.startswith((b"\\restrict ", b"\\unrestrict ")))
 
 
 def fail_with(module, exc, migrations, lint_findings, state):

@@ -219,3 +219,16 @@ def test_plan_baseline(mig_dir):
     assert [m.version for m in plan.baseline] == ["20250101_0001", "20250101_0002"]
     with pytest.raises(MigrationError, match="needs target"):
         make_plan(migrations, {}, action="baseline")
+
+
+def test_plan_rollback_by_steps_takes_the_newest_applied(mig_dir):
+    migrations = discover(str(mig_dir))
+    state = applied("20250101_0001", "20250101_0002", "20250102_0001")
+    plan = make_plan(migrations, state, action="rolled_back", steps=2)
+    assert [m.version for m in plan.rollback] == ["20250102_0001", "20250101_0002"]
+    assert [m.version for m in make_plan(migrations, state, action="rolled_back", steps=9).rollback] == [
+        "20250102_0001", "20250101_0002", "20250101_0001"]
+    with pytest.raises(MigrationError, match="not both"):
+        make_plan(migrations, state, action="rolled_back", target="20250101_0001", steps=1)
+    with pytest.raises(MigrationError, match="1 or more"):
+        make_plan(migrations, state, action="rolled_back", steps=0)
