@@ -272,8 +272,7 @@ def redact(query):
 def _plan_nodes(plan):
     yield plan
     for child in plan.get("Plans", []) or []:
-        for node in _plan_nodes(child):
-            yield node
+        yield from _plan_nodes(child)
 
 
 def _uses_index(plan, table_name, index_names):
@@ -374,7 +373,7 @@ def resolve_protected_tables(cursor, config):
         rows = None
         if cursor.fetchone()[0]:
             cursor.execute("SELECT table_name FROM %s() ORDER BY 1" % function)
-            rows = [dict(schema=function.split(".")[0] if "." in function else "public", name=r[0])
+            rows = [dict(schema=function.split(".", maxsplit=1)[0] if "." in function else "public", name=r[0])
                     for r in cursor.fetchall()]
     tables, sources = [], []
     if rows is not None:
@@ -688,18 +687,20 @@ def _describe(key, item):
     if key == "slow_statements":
         return "%.1f ms mean over %d calls: `%s`" % (item["mean_ms"], item["calls"], item["query"][:200].replace("`", "'"))
     if key == "bloated_relations":
-        return "%s %s: about %s of %s (%d%%, %s)" % (item["kind"], item["name"], human_bytes(item["estimated_bloat_bytes"]),
-                                                  human_bytes(item["bytes"]), round(100 * item["ratio"]), item["method"])
+        return "%s %s: about %s of %s (%d%%, %s)" % (
+            item["kind"], item["name"], human_bytes(item["estimated_bloat_bytes"]), human_bytes(item["bytes"]),
+            round(100 * item["ratio"]), item["method"])
     if key == "unused_indexes":
-        return "%s on %s (%s), never scanned since statistics were reset" % (item["name"], item["table"],
-                                                                            human_bytes(item["bytes"]))
+        return "%s on %s (%s), never scanned since statistics were reset" % (
+            item["name"], item["table"], human_bytes(item["bytes"]))
     if key == "duplicate_indexes":
         return "%s on %s have the same definition" % (", ".join(item["indexes"]), item["table"])
     if key == "invalid_indexes":
         return "%s on %s is INVALID (a failed CREATE INDEX CONCURRENTLY): drop and recreate it" % (item["name"], item["table"])
     if key == "growing_relations":
-        return "%s %s: %s, was %s (+%d%%)" % (item["kind"], item["name"], human_bytes(item["bytes"]),
-                                            human_bytes(item["previous_bytes"]), round(100 * item["ratio"]))
+        return "%s %s: %s, was %s (+%d%%)" % (
+            item["kind"], item["name"], human_bytes(item["bytes"]), human_bytes(item["previous_bytes"]),
+            round(100 * item["ratio"]))
     if key == "stale_tables":
         return "%s: %s" % (item["name"], "; ".join(item["reasons"]))
     return "%s: %s" % (item["name"], item["problem"])

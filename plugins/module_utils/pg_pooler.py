@@ -31,13 +31,13 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 
 from ansible_collections.sensa.infra.plugins.module_utils.pg_cluster import (
     Cluster,
     ClusterError,
     _service_account,
     free_port,
+    wait_for,
 )
 
 PGBOUNCER_CANDIDATES = ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer")
@@ -168,10 +168,10 @@ class Pooler:
             kwargs.update(user=uid, group=gid, extra_groups=[])
         result = subprocess.run([binary, "-d", "-q", self.ini], cwd=self.dir, capture_output=True, text=True,
                                 check=False, **kwargs)
-        if result.returncode != 0 or not _wait(self.running, 15):
+        if result.returncode != 0 or not wait_for(self.running, 15):
             raise ClusterError("could not start pgbouncer on 127.0.0.1:%s: %s\n%s"
                                % (self.port, result.stderr.strip(), self.log_tail()))
-        if not _wait(lambda: os.path.exists(os.path.join(self.dir, ".s.PGSQL.%d" % self.port)), 15):
+        if not wait_for(lambda: os.path.exists(os.path.join(self.dir, ".s.PGSQL.%d" % self.port)), 15):
             raise ClusterError("pgbouncer started but does not listen:\n%s" % self.log_tail())
         return True
 
@@ -181,9 +181,9 @@ class Pooler:
         if pid is None:
             return False
         os.kill(pid, signal.SIGTERM)  # immediate shutdown: clients are disconnected
-        if not _wait(lambda: not self.running(), 15):
+        if not wait_for(lambda: not self.running(), 15):
             os.kill(pid, signal.SIGKILL)
-            _wait(lambda: not self.running(), 5)
+            wait_for(lambda: not self.running(), 5)
         return True
 
     def log_tail(self, lines=20):
@@ -192,12 +192,3 @@ class Pooler:
                 return "".join(handle.readlines()[-lines:])
         except OSError:
             return ""
-
-
-def _wait(predicate, timeout, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
