@@ -54,6 +54,14 @@ case $? in
   3) not_run+=("local pooler tests: PgBouncer cannot be installed here (see the install-pgbouncer message above)") ;;
   *) failed+=("install-pgbouncer") ;;
 esac
+# iproute2 + OpenSSH for the private-path suite (tests/integration/private_path): network
+# namespaces as root; the suite is skipped with "not run because ..." when they cannot be had.
+bash scripts/install-netns-tools.sh
+case $? in
+  0) ;;
+  3) not_run+=("private-path tests: network namespaces cannot be used here (see the install-netns-tools message above)") ;;
+  *) failed+=("install-netns-tools") ;;
+esac
 for engine in "${engines[@]}"; do
   SENSA_PG_ENGINE=$engine stage "integration[$engine]" pytest -q -p no:cacheprovider -n 2 tests/integration
   engines_ran+=("$engine")
