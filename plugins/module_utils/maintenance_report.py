@@ -228,8 +228,12 @@ def _migration_attempts(cursor, config, since):
     return dict(available=True, note="", failed=_clean(failed), abandoned=_clean(abandoned), since=since)
 
 
-def _statements(cursor, config):
-    """Top statements of this database by mean time and by calls, or why there are none."""
+NOT_IN_THIS_DATABASE = "not available in this database"
+
+
+def statements(cursor, config, database=None):
+    """Top statements of ``database`` (default: the connected one) by mean time and by calls, or why there
+    are none. The statistics are cluster-wide, so the extension may live in another database (``postgres``)."""
     cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = 'pg_stat_statements'), "
                    "'pg_stat_statements' = ANY(string_to_array(replace(pg_catalog.current_setting("
                    "'shared_preload_libraries'), ' ', ''), ',')), "
@@ -242,8 +246,8 @@ def _statements(cursor, config):
         return dict(status="not available on this server: pg_stat_statements is not in shared_preload_libraries "
                            "(RDS: the parameter group; restart needed)", slowest=[], most_frequent=[])
     if schema is None:
-        return dict(status="not available in this database: CREATE EXTENSION pg_stat_statements (once, as the owner "
-                           "or RDS master user)", slowest=[], most_frequent=[])
+        return dict(status=NOT_IN_THIS_DATABASE + ": CREATE EXTENSION pg_stat_statements (once, in this database or "
+                           "in postgres, as the owner or RDS master user)", slowest=[], most_frequent=[])
     cursor.execute("SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
                    ('"%s".pg_stat_statements' % schema.replace('"', '""'),))
     present = set(r[0] for r in cursor.fetchall())
@@ -251,11 +255,13 @@ def _statements(cursor, config):
     base = ("SELECT queryid::text AS queryid, left(regexp_replace(query, '\\s+', ' ', 'g'), 300) AS query, calls, "
             "round(%s::numeric, 3)::float AS total_ms, round(%s::numeric, 3)::float AS mean_ms, rows "
             "FROM \"%s\".pg_stat_statements WHERE dbid = (SELECT oid FROM pg_catalog.pg_database "
-            "WHERE datname = pg_catalog.current_database()) AND query NOT LIKE '%%%%sensa.maintenance%%%%' "
+            "WHERE datname = coalesce(%%(database)s, pg_catalog.current_database())) "
+            "AND query NOT LIKE '%%%%sensa.maintenance%%%%' "
             % (total, mean, schema.replace('"', '""')))
     slowest = _dicts(cursor, base + "AND calls >= %(min_calls)s ORDER BY " + mean + " DESC LIMIT %(top)s",
-                     {"min_calls": int(config.thresholds["slow_statement_min_calls"]), "top": config.top})
-    frequent = _dicts(cursor, base + "ORDER BY calls DESC LIMIT %(top)s", {"top": config.top})
+                     {"min_calls": int(config.thresholds["slow_statement_min_calls"]), "top": config.top,
+                      "database": database})
+    frequent = _dicts(cursor, base + "ORDER BY calls DESC LIMIT %(top)s", {"top": config.top, "database": database})
     for row in slowest + frequent:
         row["query"] = redact(row["query"])
     return dict(status="available", slowest=slowest, most_frequent=frequent)
@@ -405,7 +411,7 @@ def gather(cursor, config, previous=None):
             index["key_width"] = float(index["key_width"])
     since = (previous or {}).get("server_time")
     facts["migrations"] = _migration_attempts(cursor, config, since)
-    facts["statements"] = _statements(cursor, config)
+    facts["statements"] = statements(cursor, config)
     facts["rls_plans"] = _rls_plans(cursor, config, facts["tables"], facts["indexes"])
     facts["previous"] = dict(server_time=since, generated=bool(previous),
                              sizes=dict((r["qualified"], r["bytes"]) for r in (previous or {}).get("sizes", [])))
@@ -724,10 +730,15 @@ def render_chart(report, path):
     top.set_title("Largest tables (incl. indexes) and indexes: %s" % report["database"])
     top.tick_params(axis="y", labelsize=7)
     if statements:
-        names = ["%s... (%d calls)" % (s["query"][:40], s["calls"]) for s in statements][::-1]
-        bottom.barh(names, [s["mean_ms"] for s in statements][::-1], color="#dd8452")
-        bottom.axvline(float(report["thresholds"]["slow_statement_mean_ms"]), color="red", linestyle="--", linewidth=1)
-        bottom.set_xlabel("mean ms (red: threshold)")
+        names = ["%s... (%d calls)" % (s["query"][:32], s["calls"]) for s in statements][::-1]
+        means = [s["mean_ms"] or 0.0 for s in statements][::-1]
+        bottom.barh(names, means, color="#dd8452")
+        threshold = float(report["thresholds"]["slow_statement_mean_ms"])
+        if threshold <= max(means) * 1.5:
+            bottom.axvline(threshold, color="red", linestyle="--", linewidth=1)
+            bottom.set_xlabel("mean ms (red: threshold %g ms)" % threshold)
+        else:  # a far-away threshold line would squash every bar
+            bottom.set_xlabel("mean ms (threshold %g ms, off the scale)" % threshold)
         bottom.tick_params(axis="y", labelsize=7)
     else:
         bottom.text(0.5, 0.5, "pg_stat_statements: %s" % report["statements"]["status"], ha="center", va="center",
@@ -735,6 +746,6 @@ def render_chart(report, path):
         bottom.set_axis_off()
     bottom.set_title("Slowest statements by mean time")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
     return None

@@ -100,6 +100,13 @@ options:
     type: list
     elements: dict
     default: []
+  statements_database:
+    description:
+      - Where to read C(pg_stat_statements) when the extension is not created in O(login_db). Its statistics are
+        cluster-wide, so the extension in the C(postgres) database serves every database (the local engines create it
+        there). Empty - only O(login_db).
+    type: str
+    default: postgres
   chart:
     description:
       - Draw C(report.png) with matplotlib. Without matplotlib on the host the report says so and has no chart.
@@ -165,6 +172,7 @@ from ansible_collections.sensa.infra.plugins.module_utils import maintenance_rep
 from ansible_collections.sensa.infra.plugins.module_utils.postgres_connection import (
     connect,
     describe_target,
+    libpq_params,
     postgres_argument_spec,
 )
 
@@ -190,6 +198,27 @@ def _write(path, text):
     os.replace(tmp, path)
 
 
+def _statements_from(module, config, database, target, fallback):
+    """pg_stat_statements of ``target`` read through ``database``; ``fallback`` when that fails."""
+    try:
+        conn = psycopg2.connect(**dict(libpq_params(module.params), dbname=database))
+    except psycopg2.Error:
+        return fallback
+    try:
+        conn.set_session(readonly=True)
+        with conn.cursor() as cursor:
+            found = maintenance_report.statements(cursor, config, database=target)
+    except psycopg2.Error:
+        return fallback
+    finally:
+        conn.rollback()
+        conn.close()
+    if found["status"] != "available":
+        return fallback
+    found["status"] = "available (read through database %s)" % database
+    return found
+
+
 def main():
     argument_spec = postgres_argument_spec()
     argument_spec.update(
@@ -204,6 +233,7 @@ def main():
         top=dict(type="int", default=10),
         vacuumed=dict(type="list", elements="dict", default=[]),
         chart=dict(type="bool", default=True),
+        statements_database=dict(type="str", default="postgres"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
@@ -233,6 +263,10 @@ def main():
     finally:
         conn.rollback()
         conn.close()
+    other = params["statements_database"]
+    if facts["statements"]["status"].startswith(maintenance_report.NOT_IN_THIS_DATABASE) and other and \
+            other != facts["database"]:
+        facts["statements"] = _statements_from(module, config, other, facts["database"], facts["statements"])
 
     report = maintenance_report.build_report(facts, config, vacuumed=params["vacuumed"])
     summary = ["%s: %d finding(s), threshold %s" % (key, len(report["findings"][key]), config.thresholds[key + "_max"])

@@ -136,6 +136,8 @@ def test_the_role_starts_the_pooler_and_a_second_run_changes_nothing(pooled):
     # No secret in any file the pooler has: the userlist lists no one.
     assert "SCRAM" not in open(os.path.join(pooler.dir, "userlist.txt")).read()
     assert oct(os.stat(pooler.dir).st_mode & 0o777) == "0o700"
+    # The role also makes pg_stat_statements readable for the maintenance report (in the postgres database).
+    assert cluster.psql("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'").strip() == "1"
 
 
 def test_the_pooler_refuses_wrong_passwords_and_superusers(pooled, app):
