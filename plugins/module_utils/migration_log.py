@@ -174,21 +174,27 @@ class MigrationLog:
         ]
 
     # writes ----------------------------------------------------------------------
-    def insert(self, cur, run_id, attempt, status, started_at, execution_ms=None, statements_done=None,
-               error=None, controller_user=None, controller_host=None):
-        """One attempt row; returns its id. 'running' rows have no finished_at yet."""
+    def insert_sql(self, cur, run_id, attempt, status, started_at, execution_ms=None, statements_done=None,
+                   error=None, controller_user=None, controller_host=None):
+        """The INSERT of one attempt row, values bound (to send with other statements in one round trip)."""
         error = error or {}
-        cur.execute(
+        return cur.mogrify(
             "INSERT INTO %s (run_id, version, filename, description, kind, checksum, status, started_at, "
             "finished_at, execution_ms, controller_user, controller_host, statements_done, error_sqlstate, "
             "error_message, error_statement) VALUES (%%s, %%s, %%s, %%s, %%s, %%s, %%s, %%s, %%s, %%s, %%s, %%s, "
-            "%%s, %%s, %%s, %%s) RETURNING id" % self.qualified(cur),
+            "%%s, %%s, %%s, %%s)" % self.qualified(cur),
             (
                 run_id, attempt.version, attempt.filename, attempt.description, attempt.kind, attempt.checksum,
                 status, started_at, None if status == "running" else _now(), execution_ms, controller_user,
                 controller_host, statements_done, error.get("sqlstate"), error.get("message"), error.get("statement"),
             ),
-        )
+        ).decode("utf-8")
+
+    def insert(self, cur, run_id, attempt, status, started_at, execution_ms=None, statements_done=None,
+               error=None, controller_user=None, controller_host=None):
+        """One attempt row; returns its id. 'running' rows have no finished_at yet."""
+        cur.execute(self.insert_sql(cur, run_id, attempt, status, started_at, execution_ms, statements_done, error,
+                                    controller_user, controller_host) + " RETURNING id")
         return cur.fetchone()[0]
 
     def close(self, cur, row_id, status, execution_ms, statements_done, error=None):

@@ -421,23 +421,37 @@ class Runner:
     # the one execution path --------------------------------------------------------
     def _run_unit(self, sql_file, unit, first_index, transactional, on_success):
         """Run ``unit`` (all statements of a transactional file, or one statement of a no-transaction file),
-        retrying on lock_timeout; raises _FileFailure."""
+        retrying on lock_timeout; raises _FileFailure.
+
+        A transactional unit without COPY goes to the server in one round trip (session reset,
+        BEGIN, settings, its statements); on an error other than a lock timeout it is rolled
+        back and run again statement by statement, to name the failing statement and line."""
         attempt = 0
+        batched = transactional and len(unit) > 1 and all(s.kind == "sql" for s in unit)
         while True:
             cur = self._cursor()
             stmt, index = None, first_index
             try:
                 if transactional:
-                    cur.execute("BEGIN; %s" % self._session_sql(sql_file, local=True))
+                    # The commit need not wait for its WAL flush: _make_durable() flushes once at
+                    # the end of the run, before anything is reported applied.
+                    prefix = "%s; BEGIN; SET LOCAL synchronous_commit = off; %s" % (
+                        self._reset_sql(), self._session_sql(sql_file, local=True))
+                    if batched:
+                        # "\n;\n": a statement may end in a -- comment
+                        cur.execute(prefix + "\n;\n" + "\n;\n".join(s.sql for s in unit))
+                    else:
+                        cur.execute(prefix)
+                        for offset, stmt in enumerate(unit):
+                            index = first_index + offset
+                            self._run_statement(cur, stmt)
+                    on_success(cur)  # ends with COMMIT
+                    return
                 for offset, stmt in enumerate(unit):
                     index = first_index + offset
-                    before = None if transactional else self._before_concurrent(cur, sql_file, stmt)
+                    before = self._before_concurrent(cur, sql_file, stmt)
                     self._run_statement(cur, stmt)
                     self._after_concurrent(sql_file, stmt, index, before)
-                if on_success is not None:
-                    on_success(cur)
-                if transactional:
-                    cur.execute("COMMIT")
                 return
             except psycopg2.Error as exc:
                 details = self._error_details(exc, sql_file, stmt, index)
@@ -452,27 +466,27 @@ class Runner:
                     self._backoff(attempt)
                     attempt += 1
                     continue
+                if batched:
+                    batched = False  # again, one statement at a time, to locate the error
+                    continue
                 raise _FileFailure(details)
-            except _FileFailure:
-                if transactional and not self.conn.closed:
-                    cur.execute("ROLLBACK")
-                raise
 
     def run_file(self, sql_file, statements, attempt):
         """Run one file and record ``attempt`` for it; returns its execution time in ms."""
         started_at = _now()
         start = time.monotonic()
         transactional = sql_file.transactional
-        cur = self._cursor()
-        cur.execute(self._reset_sql())
         row_id = None
         if not transactional:
-            cur.execute(self._session_sql(sql_file, local=False))
+            cur = self._cursor()
+            cur.execute("%s; %s" % (self._reset_sql(), self._session_sql(sql_file, local=False)))
             row_id = self._write(cur, attempt, "running", started_at, None, 0)
 
         def record_success(cur):
-            cur.execute(self._role_sql())
-            self._write(cur, attempt, "success", started_at, _ms_since(start), len(statements))
+            # in the file's transaction: back to the session role, the success row, COMMIT
+            cur.execute("%s; %s; COMMIT" % (self._role_sql(), self.log.insert_sql(
+                cur, self.run_id, attempt, "success", started_at, _ms_since(start), len(statements), None,
+                self.options.controller_user, self.options.controller_host)))
 
         # A transactional file is one unit that ends with its success row; a no-transaction
         # file is one unit per statement, its 'running' row closed after the last.
@@ -480,7 +494,7 @@ class Runner:
         done = 0
         try:
             for first_index, unit in units:
-                self._run_unit(sql_file, unit, first_index, transactional, record_success if transactional else None)
+                self._run_unit(sql_file, unit, first_index, transactional, record_success)
                 done += len(unit)
             if row_id is not None:
                 cur = self._cursor()
@@ -588,7 +602,10 @@ class Runner:
         self.final_state = state
         applied_now = sorted(v for v, s in state.items() if s.applied)
         result.current_version = applied_now[-1] if applied_now else None
-        result.pending = [m.version for m in self.migrations if m.version not in applied_now]
+        applied_set = set(applied_now)
+        result.pending = [m.version for m in self.migrations if m.version not in applied_set]
+        # after a lost connection or server crash, report what the server really kept
+        result.applied = [a for a in result.applied if a["version"] in applied_set]
 
     def _carry_out(self, plan, parsed, result):
         for migration, old in plan.fixes:
@@ -614,7 +631,16 @@ class Runner:
             attempt = Attempt(migration.version, down.filename, migration.description, "rollback", down.checksum)
             ms = self.run_file(down, parsed[down.path], attempt)
             result.rolled_back.append({"version": migration.version, "file": down.filename, "execution_ms": ms})
+        self._make_durable()
         self._finish(result)
+
+    def _make_durable(self):
+        """One synchronous commit that has a transaction id flushes the WAL of every earlier
+        (asynchronous) commit of this run: after it, every file reported applied is durable.
+        A crash before it loses whole files together with their log rows, never one without
+        the other, and the next run applies them again."""
+        self._cursor().execute("BEGIN; SET LOCAL synchronous_commit = on; SELECT %s; COMMIT" % (
+            "pg_current_xact_id()" if self.conn.server_version >= 130000 else "txid_current()"))
 
     def _record_only(self, migration, kind, description):
         cur = self._cursor()

@@ -337,7 +337,7 @@ warnings_list:
   type: list
   elements: str
 elapsed_ms:
-  description: The module's own elapsed time in milliseconds, connection included.
+  description: The module's own elapsed time in milliseconds, from reading the files to the result, connection included.
   returned: always
   type: int
 error:
@@ -352,6 +352,7 @@ import os
 import socket
 import subprocess
 import tempfile
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -475,6 +476,7 @@ def fail_with(module, exc, migrations, lint_findings, state):
 
 
 def main():
+    started = time.monotonic()
     argument_spec = postgres_argument_spec()
     argument_spec.update(
         path=dict(type="path", required=True),
@@ -581,6 +583,7 @@ def main():
         dumped = dump_schema(module, params, params["schema_dump"])
         result["schema_dump"] = {"path": params["schema_dump"], "changed": dumped}
         result["changed"] = result["changed"] or dumped
+    result["elapsed_ms"] = int(round((time.monotonic() - started) * 1000))
     module.exit_json(**result)
 
 
