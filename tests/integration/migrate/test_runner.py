@@ -349,3 +349,11 @@ def test_dollar_quotes_with_nested_tags_and_semicolons(pg_db, tree):
     migrate(pg_db, tree)
     assert pg_db.scalar("SELECT tricky()") == "semi;colon 'quote' ';$$ inside"
     assert pg_db.scalar("SELECT std(1)") == 2
+
+
+def test_statement_ending_in_a_line_comment_runs_in_the_batched_file(pg_db, tree):
+    tree.add("20250101_0001", "comments",
+             "CREATE TABLE c1 (id int) -- the semicolon is on the next line\n;\n"
+             "CREATE TABLE c2 (id int); -- and a comment after the last one\n")
+    migrate(pg_db, tree)
+    assert table_exists(pg_db, "c1") and table_exists(pg_db, "c2")
