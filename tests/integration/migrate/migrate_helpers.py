@@ -1,6 +1,9 @@
 """Helpers for pg_migrate integration tests: write migration trees, run the engine directly."""
 
 import os
+import subprocess
+import sys
+import textwrap
 
 import psycopg2
 import pytest
@@ -72,3 +75,30 @@ def log_rows(db):
 
 def table_exists(db, name):
     return db.scalar("SELECT to_regclass(%s) IS NOT NULL", (name,))
+
+
+# A runner in a process of its own, for tests that kill it (kill -9) mid-file. Its
+# connections carry sensa.test_sleep=on, so a file can sleep only when this victim runs it.
+VICTIM_SCRIPT = textwrap.dedent("""
+    import sys
+    sys.path[:0] = sys.argv[1:3]
+    from support.collection import ensure_collection_link
+    ensure_collection_link()
+    import psycopg2
+    from ansible_collections.sensa.infra.plugins.module_utils.migration_files import discover
+    from ansible_collections.sensa.infra.plugins.module_utils.migration_runner import RunOptions, Runner
+    conninfo = eval(sys.argv[3])
+    def connect(autocommit):
+        conn = psycopg2.connect(application_name="victim", options="-c sensa.test_sleep=on", **conninfo)
+        conn.autocommit = autocommit
+        return conn
+    Runner(connect, discover(sys.argv[4]), RunOptions()).run()
+""")
+
+
+
+def spawn_victim(db, tree, repo_root, tmp_path):
+    script = tmp_path / "victim.py"
+    script.write_text(VICTIM_SCRIPT)
+    return subprocess.Popen([sys.executable, str(script), os.path.join(repo_root, "tests"), repo_root,
+                             repr(db.conninfo()), tree.path])

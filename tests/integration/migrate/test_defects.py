@@ -7,14 +7,11 @@ INVALID index left by a failed CREATE INDEX CONCURRENTLY.
 
 import os
 import signal
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 
 import pytest
-from migrate_helpers import log_rows, migrate, runner_for, table_exists
+from migrate_helpers import log_rows, migrate, runner_for, spawn_victim, table_exists
 
 from ansible_collections.sensa.infra.plugins.module_utils.migration_files import MigrationError
 from ansible_collections.sensa.infra.plugins.module_utils.migration_runner import MigrationFailed
@@ -159,30 +156,11 @@ def test_4_terminated_backend_in_a_concurrent_build_closes_the_row_and_names_the
 
 
 # 5 and 9 ------------------------------------------------------------------------------------
-VICTIM = textwrap.dedent("""
-    import sys
-    sys.path[:0] = sys.argv[1:3]
-    from support.collection import ensure_collection_link
-    ensure_collection_link()
-    import psycopg2
-    from ansible_collections.sensa.infra.plugins.module_utils.migration_files import discover
-    from ansible_collections.sensa.infra.plugins.module_utils.migration_runner import RunOptions, Runner
-    conninfo = eval(sys.argv[3])
-    def connect(autocommit):
-        conn = psycopg2.connect(application_name="victim", options="-c sensa.test_sleep=on", **conninfo)
-        conn.autocommit = autocommit
-        return conn
-    Runner(connect, discover(sys.argv[4]), RunOptions()).run()
-""")
-
 SLEEP_IN_VICTIM = "SELECT pg_sleep(CASE WHEN current_setting('sensa.test_sleep', true) = 'on' THEN 60 ELSE 0 END);\n"
 
 
 def start_victim(db, tree, repo_root, tmp_path):
-    script = tmp_path / "victim.py"
-    script.write_text(VICTIM)
-    proc = subprocess.Popen([sys.executable, str(script), os.path.join(repo_root, "tests"), repo_root,
-                             repr(db.conninfo()), tree.path])
+    proc = spawn_victim(db, tree, repo_root, tmp_path)
     try:
         pid = wait_until(lambda: backend_running(db, "pg_sleep", application_name="victim"), what="the victim")
     except BaseException:

@@ -2,15 +2,13 @@
 
 import os
 import signal
-import subprocess
-import sys
 import textwrap
 import threading
 import time
 
 import psycopg2
 import pytest
-from migrate_helpers import log_rows, migrate, runner_for, table_exists
+from migrate_helpers import log_rows, migrate, runner_for, spawn_victim, table_exists
 
 from ansible_collections.sensa.infra.plugins.module_utils.migration_files import MigrationError
 from ansible_collections.sensa.infra.plugins.module_utils.migration_runner import (
@@ -177,31 +175,11 @@ def test_eight_parallel_runs_apply_once(pg_db, tree):
     assert pg_db.scalar("SELECT count(*) FROM migrations_log") == 5
 
 
-KILL_SCRIPT = textwrap.dedent("""
-    import sys
-    sys.path[:0] = sys.argv[1:3]
-    from support.collection import ensure_collection_link
-    ensure_collection_link()
-    import psycopg2
-    from ansible_collections.sensa.infra.plugins.module_utils.migration_files import discover
-    from ansible_collections.sensa.infra.plugins.module_utils.migration_runner import RunOptions, Runner
-    conninfo = eval(sys.argv[3])
-    def connect(autocommit):
-        conn = psycopg2.connect(application_name="victim", options="-c sensa.test_sleep=on", **conninfo)
-        conn.autocommit = autocommit
-        return conn
-    Runner(connect, discover(sys.argv[4]), RunOptions()).run()
-""")
-
-
 def test_kill_9_mid_transaction_leaves_nothing_and_next_run_proceeds(pg_db, tree, repo_root, tmp_path):
     tree.add("20250101_0001", "slow",
              "CREATE TABLE slow (id int);\nINSERT INTO slow VALUES (1);\n"
              "SELECT pg_sleep(CASE WHEN current_setting('sensa.test_sleep', true) = 'on' THEN 2 ELSE 0 END);\n")
-    script = tmp_path / "victim.py"
-    script.write_text(KILL_SCRIPT)
-    proc = subprocess.Popen([sys.executable, str(script), os.path.join(repo_root, "tests"), repo_root,
-                             repr(pg_db.conninfo()), tree.path])
+    proc = spawn_victim(pg_db, tree, repo_root, tmp_path)
     deadline = time.time() + 20
     while time.time() < deadline:
         if pg_db.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'victim' "
