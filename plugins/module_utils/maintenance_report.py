@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import decimal
 import json
 import re
 import uuid
@@ -103,7 +104,12 @@ def _dicts(cursor, sql, params=None):
 
 
 def _iso(value):
-    return value.isoformat() if hasattr(value, "isoformat") else value
+    """JSON-safe: timestamps as ISO text, numerics (Decimal) as float."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    return value
 
 
 def _clean(rows):
@@ -225,7 +231,12 @@ def _migration_attempts(cursor, config, since):
                                "FROM %s WHERE status = 'running' AND started_at < pg_catalog.now() - "
                                "pg_catalog.make_interval(mins => %%(minutes)s) ORDER BY %s" % (columns, table, order),
                        {"minutes": int(config.thresholds["abandoned_after_minutes"])})
-    return dict(available=True, note="", failed=_clean(failed), abandoned=_clean(abandoned), since=since)
+    # pg_migrate closes a 'running' row a dead run left behind as 'failed' with this message (issue 11).
+    marker = getattr(migration_log, "ABANDONED_MESSAGE", None)
+    failed = _clean(failed)
+    for row in failed:
+        row["abandoned"] = bool(marker and (row.get("error_message") or "").startswith(marker[:40]))
+    return dict(available=True, note="", failed=failed, abandoned=_clean(abandoned), since=since)
 
 
 NOT_IN_THIS_DATABASE = "not available in this database"
@@ -689,6 +700,8 @@ def _describe(key, item):
             parts.append("error %s: %s" % (item.get("error_sqlstate") or "", item["error_message"][:200]))
         if key == "abandoned_migrations":
             parts.append("running for %.0f min" % (item.get("age_minutes") or 0))
+        elif item.get("abandoned"):
+            parts.append("abandoned by a run that died, closed by a later one")
         return ", ".join(p.strip() for p in parts if p.strip())
     if key == "slow_statements":
         return "%.1f ms mean over %d calls: `%s`" % (item["mean_ms"], item["calls"], item["query"][:200].replace("`", "'"))

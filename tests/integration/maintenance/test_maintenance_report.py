@@ -92,6 +92,10 @@ def seed(db, tmp_path):
             cur.execute("SELECT pg_sleep(0.06) /* maint_slow */")
     conn.close()
     fail_migration(db, tmp_path)
+    # An attempt a dead run left 'running' two hours ago (documented migrations_log columns only).
+    db.psql("INSERT INTO public.migrations_log (run_id, version, filename, kind, status, started_at) VALUES "
+            "(gen_random_uuid(), '20991231_0002', '20991231_0002_stuck.sql', 'migrate', 'running', "
+            "now() - interval '2 hours');")
 
 
 def test_clean_database_passes_and_check_mode_writes_nothing(db):
@@ -132,8 +136,9 @@ def test_seeded_problems_are_reported_and_fail_the_play(db, tmp_path):
     assert result.returncode != 0, result
     data = report(db)  # written before the play failed
     breached = set(b["check"] for b in data["breaches"])
-    assert {"failed_migrations", "unused_indexes", "bloated_relations", "stale_tables", "slow_statements",
-            "rls_not_forced"} <= breached, data["breaches"]
+    assert {"failed_migrations", "abandoned_migrations", "unused_indexes", "bloated_relations", "stale_tables",
+            "slow_statements", "rls_not_forced"} <= breached, data["breaches"]
+    assert [f["version"] for f in data["findings"]["abandoned_migrations"]] == ["20991231_0002"]
     assert "over threshold" in result.output and "unused_indexes" in result.output
     findings = data["findings"]
     assert [f["version"] for f in findings["failed_migrations"]] == ["20991231_0001"]
@@ -152,7 +157,8 @@ def test_seeded_problems_are_reported_and_fail_the_play(db, tmp_path):
 
     # Since the last report: the failed attempt is not reported twice. VACUUM clears the dead tuples.
     again = play(db, maintenance_vacuum=True, pg_maintenance_unused_indexes_max=1, pg_maintenance_bloated_relations_max=5,
-                 pg_maintenance_slow_statements_max=5, pg_maintenance_rls_not_forced_max=1)
+                 pg_maintenance_slow_statements_max=5, pg_maintenance_rls_not_forced_max=1,
+                 pg_maintenance_abandoned_migrations_max=1)
     assert again.returncode == 0, again
     assert "VACUUM (ANALYZE) each table" in again.output and "public.maint_bloated" in again.output
     data = report(db)
