@@ -240,7 +240,7 @@ def listeners(port, proc_net="/proc/net"):
             fields = line.split()
             if len(fields) < 4 or fields[3] != "0A":  # 0A = TCP_LISTEN
                 continue
-            address, _, hex_port = fields[1].rpartition(":")
+            address, _sep, hex_port = fields[1].rpartition(":")
             if int(hex_port, 16) == int(port):
                 found.append(_hex_address(address))
     return found if seen_table else None
@@ -292,9 +292,17 @@ def process_alive(pid, argv=None):
         if exc.errno != errno.EPERM:
             return False
     cmdline = _cmdline(pid)
+    # Right after the start the command line can read empty for a moment (exec not done).
+    deadline = time.monotonic() + 2
+    while cmdline == [] and time.monotonic() < deadline and not _zombie(pid):
+        time.sleep(0.02)
+        cmdline = _cmdline(pid)
     if cmdline is None:
         return not os.path.isdir("/proc/self")
-    if argv and cmdline[1:] != list(argv[1:]):
+    # The arguments end the command line; what runs them may differ from argv[0] (a script's
+    # interpreter, e.g. "python3 /usr/local/bin/aws ssm start-session ...", or a resolved path).
+    arguments = list(argv[1:]) if argv else []
+    if arguments and cmdline[-len(arguments):] != arguments:
         return False
     return _zombie(pid) is False
 

@@ -190,7 +190,7 @@ local_host:
   type: str
   sample: 127.0.0.1
 local_port:
-  description: The forwarded port on O(local_host).
+  description: The forwarded port on RV(local_host).
   returned: when O(state=open) or O(state=check)
   type: int
   sample: 40123

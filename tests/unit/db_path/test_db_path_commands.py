@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -197,3 +198,20 @@ def test_wait_until_ready_reports_an_exited_tunnel(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(255)"])
     reason = db_path.wait_until_ready(proc, db_path.free_local_port(), timeout=10)
     assert reason == "the tunnel process exited with status 255"
+
+
+def test_a_script_run_by_its_interpreter_is_still_recognised(tmp_path):
+    script = tmp_path / "aws"
+    script.write_text("#!%s\nimport time\ntime.sleep(60)\n" % sys.executable)
+    script.chmod(0o755)
+    argv = [str(script), "ssm", "start-session", "--target", "i-0abc"]
+    proc = db_path.start_process(argv, str(tmp_path / "tunnel.log"))
+    try:
+        deadline = time.monotonic() + 10
+        while db_path._cmdline(proc.pid) == [] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert db_path._cmdline(proc.pid)[0] != str(script)  # the interpreter runs it
+        assert db_path.process_alive(proc.pid, argv)
+    finally:
+        assert db_path.stop_process(proc.pid, argv)
+    proc.wait(timeout=5)
