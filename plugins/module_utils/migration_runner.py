@@ -477,10 +477,6 @@ class Runner:
         start = time.monotonic()
         transactional = sql_file.transactional
         row_id = None
-        if not transactional:
-            cur = self._cursor()
-            cur.execute("%s; %s" % (self._reset_sql(), self._session_sql(sql_file, local=False)))
-            row_id = self._write(cur, attempt, "running", started_at, None, 0)
 
         def record_success(cur):
             # in the file's transaction: back to the session role, the success row, COMMIT
@@ -493,6 +489,10 @@ class Runner:
         units = [(0, statements)] if transactional else [(i, [s]) for i, s in enumerate(statements)]
         done = 0
         try:
+            if not transactional:
+                cur = self._cursor()
+                cur.execute("%s; %s" % (self._reset_sql(), self._session_sql(sql_file, local=False)))
+                row_id = self._write(cur, attempt, "running", started_at, None, 0)
             for first_index, unit in units:
                 self._run_unit(sql_file, unit, first_index, transactional, record_success)
                 done += len(unit)
@@ -501,6 +501,12 @@ class Runner:
                 cur.execute(self._role_sql())
                 self.log.close(cur, row_id, "success", _ms_since(start), done)
             return _ms_since(start)
+        except psycopg2.Error as exc:  # outside a statement: opening or closing the attempt
+            failure = _FileFailure(self._error_details(exc, sql_file, None, done), lost=bool(self.conn.closed))
+            if failure.lost:
+                failure.details["message"] = "connection lost (the server ended the session): %s" % (
+                    failure.details["message"])
+            self._record_failure(failure, sql_file, attempt, row_id, started_at, start, done, len(statements))
         except _FileFailure as failure:
             self._record_failure(failure, sql_file, attempt, row_id, started_at, start, done, len(statements))
 
@@ -510,16 +516,23 @@ class Runner:
 
     def _record_failure(self, failure, sql_file, attempt, row_id, started_at, start, done, total):
         details = failure.details
-        if failure.lost:
-            self.release()
-            self._open()  # a new session, only to record the failure: no further file runs in this call
-        details["invalid_indexes"] = [] if sql_file.transactional else self.invalid_indexes()
-        cur = self._cursor()
-        cur.execute(self._role_sql())
-        if row_id is None:
-            self._write(cur, attempt, "failed", started_at, _ms_since(start), 0, details)
-        else:
-            self.log.close(cur, row_id, "failed", _ms_since(start), done, details)
+        details["invalid_indexes"] = []
+        unrecorded = ""
+        try:
+            if failure.lost:
+                self.release()
+                self._open()  # a new session, only to record the failure: no further file runs in this call
+            if not sql_file.transactional:
+                details["invalid_indexes"] = self.invalid_indexes()
+            cur = self._cursor()
+            cur.execute(self._role_sql())
+            if row_id is None:
+                self._write(cur, attempt, "failed", started_at, _ms_since(start), 0, details)
+            else:
+                self.log.close(cur, row_id, "failed", _ms_since(start), done, details)
+        except psycopg2.Error as exc:
+            unrecorded = (" The failure could not be logged (%s); a 'running' attempt, if any, is closed as "
+                          "abandoned by the next run." % str(exc).strip().splitlines()[0])
         where = "line %s, statement %s of %d" % (details["line"], (details["statement_index"] or 0) + 1, total)
         if sql_file.transactional:
             outcome = ("The transaction was rolled back: nothing of this file is applied and a 'failed' attempt is "
@@ -533,9 +546,9 @@ class Runner:
                                ", ".join(i["index"] for i in details["invalid_indexes"]),
                                " ".join(i["cleanup"] for i in details["invalid_indexes"]))
         raise MigrationFailed(
-            "%s%s failed at %s (SQLSTATE %s): %s. %s" % (
+            "%s%s failed at %s (SQLSTATE %s): %s. %s%s" % (
                 sql_file.filename, "" if sql_file.transactional else " (no-transaction)", where, details["sqlstate"],
-                details["message"], outcome),
+                details["message"], outcome, unrecorded),
             details,
         )
 

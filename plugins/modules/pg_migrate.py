@@ -356,6 +356,11 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+try:
+    from psycopg2 import Error as DatabaseError
+except ImportError:  # reported by HAS_PSYCOPG2 below
+    DatabaseError = Exception
+
 from ansible_collections.sensa.infra.plugins.module_utils.migration_files import MigrationError, discover
 from ansible_collections.sensa.infra.plugins.module_utils.migration_lint import lint as run_lint
 from ansible_collections.sensa.infra.plugins.module_utils.migration_runner import (
@@ -537,9 +542,10 @@ def main():
     lint_findings = []
     try:
         plan = runner.plan(params["state"], params["target"], params["steps"])
-    except MigrationError as exc:
+    except (MigrationError, DatabaseError) as exc:
         runner.release()
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg="%s%s" % ("" if isinstance(exc, MigrationError) else "reading the migration state failed: ",
+                                       str(exc).strip()))
 
     if params["lint"] != "off" and params["state"] == "applied" and not plan.errors:
         findings, error = run_lint([m.up.path for m in plan.apply], squawk=params["squawk_path"],
@@ -563,6 +569,9 @@ def main():
         outcome = runner.execute(plan)
     except (MigrationFailed, MigrationRefused) as exc:
         fail_with(module, exc, migrations, lint_findings, runner.final_state or plan.state)
+    except DatabaseError as exc:  # outside any file (the lock, the log table): nothing of a file ran half
+        module.fail_json(msg="pg_migrate: database error outside any migration file: %s" % str(exc).strip(),
+                         lint=lint_findings)
 
     result = outcome.as_dict()
     for finding in lint_findings:
