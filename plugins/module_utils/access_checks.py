@@ -23,9 +23,15 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 DEFAULT_SCHEMAS = ("public",)
-DEFAULT_PROTECTED_TABLES = ("user_profiles", "courses", "user_annotations", "user_progress", "analogy_feedback")
+# Extra tables to hold to forced RLS, on top of the database's own list (below).
+DEFAULT_PROTECTED_TABLES = ()
+# The one list of user-data tables: a function the migrations define (0006) and read
+# themselves. Its rows: (table_name, app_privileges text[], ownership).
+DEFAULT_USER_DATA_FUNCTION = "public.sensa_user_data_tables"
 DEFAULT_MIGRATOR_ROLE = "sensa_migrator"
+DEFAULT_APP_GROUP = "sensa_app"
 DEFAULT_APP_ROLES = ("sensa_app", "sensa_app_a", "sensa_app_b")
+TABLE_DML = ("SELECT", "INSERT", "UPDATE", "DELETE")
 
 # Predefined roles whose membership would let an application role read or write around
 # the grants (pg_read_all_data, pg_write_all_data) or reach the server's file system.
@@ -60,13 +66,22 @@ class AccessConfig(object):
     """What the checks look for. Role and table names are plain (unquoted) identifiers."""
 
     def __init__(self, schemas=None, protected_tables=None, migrator_role=None, app_roles=None,
-                 allow_temporary=False, migrator_may_bypass_rls=False):
+                 allow_temporary=False, migrator_may_bypass_rls=False, user_data_function=None,
+                 require_user_data_function=False, app_group=None, connect_only_app_database=False,
+                 exempt_relations=None, closed_databases=None):
         self.schemas = list(schemas if schemas is not None else DEFAULT_SCHEMAS)
         self.protected_tables = list(protected_tables if protected_tables is not None else DEFAULT_PROTECTED_TABLES)
         self.migrator_role = migrator_role if migrator_role is not None else DEFAULT_MIGRATOR_ROLE
         self.app_roles = list(app_roles if app_roles is not None else DEFAULT_APP_ROLES)
         self.allow_temporary = bool(allow_temporary)
         self.migrator_may_bypass_rls = bool(migrator_may_bypass_rls)
+        self.user_data_function = user_data_function or DEFAULT_USER_DATA_FUNCTION
+        self.require_user_data_function = bool(require_user_data_function)
+        self.app_group = app_group or DEFAULT_APP_GROUP
+        self.connect_only_app_database = bool(connect_only_app_database)
+        # Bookkeeping relations granted on purpose (migrations_log to analytics): not user data.
+        self.exempt_relations = list(exempt_relations or [])
+        self.closed_databases = list(closed_databases if closed_databases is not None else DEFAULT_CLOSED_DATABASES)
 
     @classmethod
     def from_params(cls, params):
@@ -77,6 +92,12 @@ class AccessConfig(object):
             app_roles=params.get("app_roles"),
             allow_temporary=params.get("allow_temporary", False),
             migrator_may_bypass_rls=params.get("migrator_may_bypass_rls", False),
+            user_data_function=params.get("user_data_function"),
+            require_user_data_function=params.get("require_user_data_function", False),
+            app_group=params.get("app_group"),
+            connect_only_app_database=params.get("connect_only_app_database", False),
+            exempt_relations=params.get("exempt_relations"),
+            closed_databases=params.get("closed_databases"),
         )
 
 
@@ -105,6 +126,7 @@ SELECT n.nspname, pg_catalog.pg_get_userbyid(n.nspowner)
 RELATIONS_SQL = """
 SELECT n.nspname, c.relname, c.relkind::text, pg_catalog.pg_get_userbyid(c.relowner),
        c.relrowsecurity, c.relforcerowsecurity,
+       coalesce('security_invoker=true' = ANY (c.reloptions) OR 'security_invoker=on' = ANY (c.reloptions), false),
        (SELECT t.relname
           FROM pg_catalog.pg_depend d
           JOIN pg_catalog.pg_class t ON t.oid = d.refobjid
@@ -176,6 +198,44 @@ SELECT n.nspname, c.relname, ARRAY(SELECT priv FROM unnest(%(privileges)s::text[
 """
 
 
+
+# The server's other databases an application login could reach (by default the maintenance
+# databases every server has: postgres and template1; other application databases on the
+# same server are closed by their own deployment): PUBLIC's CONNECT/TEMPORARY there, and
+# whether the current login may change that (owner, or superuser).
+DEFAULT_CLOSED_DATABASES = ("postgres", "template1")
+DATABASES_SQL = """
+SELECT d.datname, pg_catalog.pg_get_userbyid(d.datdba),
+       EXISTS (SELECT 1 FROM pg_catalog.aclexplode(COALESCE(d.datacl, pg_catalog.acldefault('d', d.datdba))) AS a
+                WHERE a.grantee = 0 AND a.privilege_type = 'CONNECT'),
+       EXISTS (SELECT 1 FROM pg_catalog.aclexplode(COALESCE(d.datacl, pg_catalog.acldefault('d', d.datdba))) AS a
+                WHERE a.grantee = 0 AND a.privilege_type = 'TEMPORARY'),
+       coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user), false)
+           OR pg_catalog.pg_has_role(current_user, d.datdba, 'USAGE')
+  FROM pg_catalog.pg_database d
+ WHERE d.datallowconn AND d.datname <> pg_catalog.current_database() AND d.datname = ANY(%(closed)s)
+ ORDER BY d.datname
+"""
+
+
+def read_user_data_tables(cursor, function_name):
+    """Rows of the database's own list of user-data tables, or None when the function does not exist."""
+    cursor.execute("SELECT pg_catalog.to_regproc(%s)::oid, n.nspname FROM pg_catalog.pg_proc p "
+                   "JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+                   "WHERE p.oid = pg_catalog.to_regproc(%s)::oid", (function_name, function_name))
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    oid, schema = row
+    # The name comes from the catalog (to_regproc resolved it); regproc output is quoted as needed.
+    cursor.execute("SELECT %s::regproc::text", (oid,))
+    qualified_name = cursor.fetchone()[0]
+    if "." not in qualified_name:
+        qualified_name = '"%s".%s' % (schema.replace('"', '""'), qualified_name)
+    cursor.execute("SELECT table_name, app_privileges, ownership FROM %s() ORDER BY 1" % qualified_name)
+    return [dict(schema=schema, name=r[0], app_privileges=list(r[1] or []), ownership=r[2]) for r in cursor.fetchall()]
+
+
 def _rows(cursor, sql, params=None):
     cursor.execute(sql, params or {})
     return cursor.fetchall()
@@ -200,7 +260,7 @@ def gather(cursor, config):
     facts["schemas"] = [dict(name=r[0], owner=r[1]) for r in _rows(cursor, SCHEMAS_SQL, params)]
     facts["relations"] = [
         dict(schema=r[0], name=r[1], kind=RELKIND_NAMES.get(r[2], r[2]), owner=r[3], rls_enabled=r[4], rls_forced=r[5],
-             owned_by_table=r[6])
+             security_invoker=r[6], owned_by_table=r[7])
         for r in _rows(cursor, RELATIONS_SQL, params)
     ]
     facts["functions"] = [
@@ -212,6 +272,12 @@ def gather(cursor, config):
     facts["types"] = [
         dict(schema=r[0], name=r[1], kind=TYPTYPE_NAMES.get(r[2], r[2]), owner=r[3])
         for r in _rows(cursor, TYPES_SQL, params)
+    ]
+
+    facts["user_data_tables"] = read_user_data_tables(cursor, config.user_data_function)
+    facts["other_databases"] = [
+        dict(name=r[0], owner=r[1], public_connect=r[2], public_temporary=r[3], changeable=r[4])
+        for r in _rows(cursor, DATABASES_SQL, {"closed": list(config.closed_databases)})
     ]
 
     existing = set(r["name"] for r in roles)
@@ -230,9 +296,19 @@ def gather(cursor, config):
             for r in _rows(cursor, ROLE_TABLE_PRIVILEGES_SQL, {"role": role, "privileges": table_privileges, "schemas": params["schemas"]})
             if r[2]
         ]
+        dml = [
+            dict(schema=r[0], name=r[1], privileges=list(r[2]))
+            for r in _rows(cursor, ROLE_TABLE_PRIVILEGES_SQL, {"role": role, "privileges": list(TABLE_DML), "schemas": params["schemas"]})
+            if r[2]
+        ]
+        cursor.execute("SELECT coalesce(array_agg(d.datname::text ORDER BY d.datname), '{}') FROM pg_catalog.pg_database d "
+                       "WHERE d.datallowconn AND d.datname <> pg_catalog.current_database() "
+                       "AND pg_catalog.has_database_privilege(%(role)s, d.oid, 'CONNECT')", {"role": role})
+        connect_elsewhere = list(cursor.fetchone()[0])
         privileges[role] = dict(
             database_create=db_create, database_temporary=db_temp, database_connect=db_connect,
             create_schemas=list(create_schemas), member_of_watched=list(member_of), ddl_like_table_privileges=tables,
+            table_privileges=dml, connect_other_databases=connect_elsewhere,
         )
     facts["app_role_privileges"] = privileges
     return facts
@@ -267,9 +343,20 @@ def _find_table(facts, config, table):
     return None
 
 
+def effective_protected_tables(facts, config):
+    """The database's list (schema-qualified) plus the configured extras, in order, without repeats."""
+    listed = [(t["schema"], t["name"]) for t in (facts.get("user_data_tables") or [])]
+    names = ["%s.%s" % t for t in listed]
+    for extra in config.protected_tables:
+        if extra in names or any(name == extra for _schema, name in listed):
+            continue
+        names.append(extra)
+    return names
+
+
 def protected_table_status(facts, config):
     status = []
-    for table in config.protected_tables:
+    for table in effective_protected_tables(facts, config):
         rel = _find_table(facts, config, table)
         if rel is None:
             status.append(dict(table=table, exists=False, rls_enabled=False, rls_forced=False, owner=None))
@@ -291,6 +378,10 @@ def rls_summary(status):
 
 def _check_rls(facts, config):
     found = []
+    if facts.get("user_data_tables") is None and config.require_user_data_function:
+        found.append(violation("user_data_list_missing", "function", config.user_data_function,
+                               "the list of user-data tables %s() does not exist: apply the migrations (0006 defines it)"
+                               % config.user_data_function))
     for status in protected_table_status(facts, config):
         table = status["table"]
         if not status["exists"]:
@@ -426,6 +517,87 @@ def _check_app_roles(facts, config):
     return found
 
 
+def _check_reachable_without_rls(facts, config):
+    """Catalog-driven: any table an application role can read or write must have forced RLS, and
+    any view it can read must be security_invoker (a plain view runs with its owner's rights,
+    and the owner's policies see every row). A table added later without RLS fails here."""
+    rels = dict(((r["schema"], r["name"]), r) for r in facts["relations"])
+    found = []
+    seen = set()
+    for role in config.app_roles:
+        priv = facts.get("app_role_privileges", {}).get(role)
+        if priv is None:
+            continue
+        for entry in priv.get("table_privileges", []):
+            rel = rels.get((entry["schema"], entry["name"]))
+            if rel is None:
+                continue
+            obj = qualified(rel["schema"], rel["name"])
+            if rel["name"] in config.exempt_relations or obj in config.exempt_relations:
+                continue
+            if rel["kind"] in ("table", "partitioned table", "foreign table"):
+                if rel["rls_enabled"] and rel["rls_forced"]:
+                    continue
+                key = ("table", obj)
+                if key in seen:
+                    continue
+                seen.add(key)
+                found.append(violation("app_reachable_without_rls", "table", obj,
+                                       "application role %s holds %s on %s, which has no forced row-level security "
+                                       "(list it in %s() and give it policies in a migration, or REVOKE ALL ON %s FROM %s)"
+                                       % (role, ", ".join(entry["privileges"]), obj, config.user_data_function, obj, role)))
+            elif rel["kind"] in ("view", "materialized view") and not rel.get("security_invoker"):
+                key = ("view", obj)
+                if key in seen:
+                    continue
+                seen.add(key)
+                found.append(violation("app_reachable_view_not_invoker", rel["kind"], obj,
+                                       "application role %s can read %s %s, which runs with its owner's rights "
+                                       "(ALTER VIEW %s SET (security_invoker = true), or REVOKE ALL ON %s FROM %s)"
+                                       % (role, rel["kind"], obj, obj, obj, role)))
+    return found
+
+
+def _check_listed_privileges(facts, config):
+    """The application group holds no more on a listed table than the list grants (e.g. no DELETE on users)."""
+    listed = facts.get("user_data_tables") or []
+    priv = facts.get("app_role_privileges", {}).get(config.app_group)
+    if not listed or priv is None:
+        return []
+    held = dict(((t["schema"], t["name"]), set(t["privileges"])) for t in priv.get("table_privileges", []))
+    found = []
+    for table in listed:
+        extra = sorted(held.get((table["schema"], table["name"]), set()) - set(table["app_privileges"]))
+        if extra:
+            obj = qualified(table["schema"], table["name"])
+            found.append(violation("app_privilege_not_listed", "table", obj,
+                                   "%s holds %s on %s, which %s() does not grant (REVOKE %s ON %s FROM %s)"
+                                   % (config.app_group, ", ".join(extra), obj, config.user_data_function,
+                                      ", ".join(extra), obj, config.app_group)))
+    return found
+
+
+def _check_other_databases(facts, config):
+    """With connect_only_app_database: none of the closed databases (postgres, template1) lets
+    PUBLIC (so every application login) connect. A database the deployment login cannot change (RDS: template1, owned by
+    rdsadmin) is reported in other_databases_unchangeable by the module, not as a violation here."""
+    if not config.connect_only_app_database:
+        return []
+    found = []
+    for db in facts.get("other_databases", []):
+        if (db["public_connect"] or db["public_temporary"]) and db["changeable"]:
+            found.append(violation("app_can_connect_elsewhere", "database", db["name"],
+                                   "every role, the application logins included, can connect to database %s "
+                                   "(REVOKE CONNECT, TEMPORARY ON DATABASE %s FROM PUBLIC)" % (db["name"], db["name"])))
+    return found
+
+
+def unchangeable_open_databases(facts):
+    """Other databases PUBLIC can connect to that the deployment login cannot close (warnings)."""
+    return [db["name"] for db in facts.get("other_databases", [])
+            if (db["public_connect"] or db["public_temporary"]) and not db["changeable"]]
+
+
 def evaluate(facts, config):
     """Every violation of the access model found in ``facts``, in a stable order."""
     found = []
@@ -434,6 +606,9 @@ def evaluate(facts, config):
     found.extend(_check_security_definer(facts))
     found.extend(_check_migrator(facts, config))
     found.extend(_check_app_roles(facts, config))
+    found.extend(_check_reachable_without_rls(facts, config))
+    found.extend(_check_listed_privileges(facts, config))
+    found.extend(_check_other_databases(facts, config))
     return found
 
 

@@ -17,7 +17,16 @@ description:
     status of O(protected_tables).
   - Verifies the access model and returns every violation, each naming the object it is about
     (C(schema.table), C(schema.function(args)), a role, a schema or the database).
-  - Row-level security must be enabled B(and forced) on every protected table.
+  - Row-level security must be enabled B(and forced) on every protected table. The protected tables are the database's
+    own list, the rows of O(user_data_function) (defined by the migrations), plus O(protected_tables).
+  - Catalog-driven, so a table added later without row-level security fails automatically - any table or foreign
+    table of O(schemas) on which a role of O(app_roles) holds C(SELECT), C(INSERT), C(UPDATE) or C(DELETE) must have
+    row-level security enabled and forced, and any view it can read must be C(security_invoker).
+  - O(app_group) must hold no more privileges on a listed table than the list grants it (for example no C(DELETE) on
+    C(users)).
+  - With O(connect_only_app_database), none of O(closed_databases) may let C(PUBLIC) connect or create temporary
+    tables. Databases the login cannot change (on RDS C(template1), owned by C(rdsadmin)) are returned in
+    RV(other_databases_unchangeable) with a warning instead.
   - No login role other than O(migrator_role), and no role of O(app_roles), may own a schema, table, view,
     sequence, function or type in O(schemas). Objects that belong to an extension are not judged.
   - Every C(SECURITY DEFINER) function in O(schemas) must pin C(search_path) (C(ALTER FUNCTION ... SET search_path))
@@ -54,7 +63,49 @@ options:
         C(schema.table) is taken as is. A missing table is a violation.
     type: list
     elements: str
-    default: [ user_profiles, courses, user_annotations, user_progress, analogy_feedback ]
+    default: []
+  user_data_function:
+    description:
+      - The function that lists the user-data tables, C(schema.name); each row is (C(table_name), C(app_privileges),
+        C(ownership)). The migrations define it and read it themselves, the C(sensa.infra.pg_access) role grants from it.
+    type: str
+    default: public.sensa_user_data_tables
+    version_added: 1.1.0
+  require_user_data_function:
+    description:
+      - Report a C(user_data_list_missing) violation when O(user_data_function) does not exist.
+    type: bool
+    default: false
+    version_added: 1.1.0
+  app_group:
+    description:
+      - The application group whose table privileges are compared with the list.
+    type: str
+    default: sensa_app
+    version_added: 1.1.0
+  exempt_relations:
+    description:
+      - Bookkeeping relations (plain or C(schema.name)) that roles of O(app_roles) may read on purpose although they hold
+        no user data and have no row-level security, e.g. C(migrations_log) for analytics.
+    type: list
+    elements: str
+    default: []
+    version_added: 1.1.0
+  connect_only_app_database:
+    description:
+      - Report each of O(closed_databases) that C(PUBLIC) (so every application login) can connect to or create
+        temporary tables in, when the login could close it.
+    type: bool
+    default: false
+    version_added: 1.1.0
+  closed_databases:
+    description:
+      - The other databases of the server that application logins must not reach; by default the maintenance databases
+        every server has. Other application databases on the same server are closed by their own deployment.
+    type: list
+    elements: str
+    default: [ postgres, template1 ]
+    version_added: 1.1.0
   migrator_role:
     description:
       - The role that owns every object (migrations run as it).
@@ -184,8 +235,30 @@ types:
   type: list
   elements: dict
   sample: [ { schema: public, name: document_status, kind: enum type, owner: sensa_migrator } ]
+user_data_tables:
+  description: The rows of O(user_data_function), or null when it does not exist.
+  returned: always
+  type: list
+  elements: dict
+  sample: [ { schema: public, name: users, app_privileges: [ SELECT, UPDATE ], ownership: self } ]
+  version_added: 1.1.0
+other_databases:
+  description: The databases of O(closed_databases) that exist and accept connections, whether C(PUBLIC) may connect or create temporary tables
+    there, and whether the login may change that.
+  returned: always
+  type: list
+  elements: dict
+  sample: [ { name: postgres, owner: postgres, public_connect: false, public_temporary: false, changeable: true } ]
+  version_added: 1.1.0
+other_databases_unchangeable:
+  description: Other databases C(PUBLIC) can still reach that the login cannot close (reported as a warning).
+  returned: always
+  type: list
+  elements: str
+  sample: [ template1 ]
+  version_added: 1.1.0
 protected_tables:
-  description: Row-level security status of each of O(protected_tables).
+  description: Row-level security status of each protected table (the database's list plus O(protected_tables)).
   returned: always
   type: list
   elements: dict
@@ -240,15 +313,19 @@ passed:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.sensa.infra.plugins.module_utils.access_checks import (
+    DEFAULT_APP_GROUP,
     DEFAULT_APP_ROLES,
+    DEFAULT_CLOSED_DATABASES,
     DEFAULT_MIGRATOR_ROLE,
     DEFAULT_PROTECTED_TABLES,
     DEFAULT_SCHEMAS,
+    DEFAULT_USER_DATA_FUNCTION,
     AccessConfig,
     check,
     protected_table_status,
     rls_summary,
     summarize,
+    unchangeable_open_databases,
 )
 from ansible_collections.sensa.infra.plugins.module_utils.postgres_connection import (
     HAS_PSYCOPG2,
@@ -271,6 +348,12 @@ def main():
         app_roles=dict(type="list", elements="str", default=list(DEFAULT_APP_ROLES)),
         allow_temporary=dict(type="bool", default=False),
         fail_on_violation=dict(type="bool", default=False),
+        user_data_function=dict(type="str", default=DEFAULT_USER_DATA_FUNCTION),
+        require_user_data_function=dict(type="bool", default=False),
+        app_group=dict(type="str", default=DEFAULT_APP_GROUP),
+        connect_only_app_database=dict(type="bool", default=False),
+        exempt_relations=dict(type="list", elements="str", default=[]),
+        closed_databases=dict(type="list", elements="str", default=list(DEFAULT_CLOSED_DATABASES)),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     config = AccessConfig.from_params(module.params)
@@ -301,9 +384,16 @@ def main():
         protected_tables=protected_table_status(facts, config),
         rls_summary=rls_summary(protected_table_status(facts, config)),
         app_role_privileges=facts["app_role_privileges"],
+        user_data_tables=facts["user_data_tables"],
+        other_databases=facts["other_databases"],
+        other_databases_unchangeable=unchangeable_open_databases(facts),
         violations=violations,
         passed=not violations,
     )
+    if module.params["connect_only_app_database"]:
+        for name in result["other_databases_unchangeable"]:
+            module.warn("every role can still connect to database %s, which %s cannot change (ask its owner to "
+                        "REVOKE CONNECT, TEMPORARY ON DATABASE %s FROM PUBLIC)" % (name, facts["current_user"], name))
     if violations and module.params["fail_on_violation"]:
         module.fail_json(msg="%s in database %s" % (summarize(violations), facts["database"]), **result)
     module.exit_json(**result)

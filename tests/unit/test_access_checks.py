@@ -10,7 +10,10 @@ ensure_collection_link()
 
 from ansible_collections.sensa.infra.plugins.module_utils import access_checks as ac  # noqa: E402
 
-CONFIG = ac.AccessConfig(app_roles=["sensa_app", "sensa_app_a"])
+# The 1.0.0 list, given explicitly (the default is now the database's own list: see the
+# tests of user_data_tables below).
+FIVE = ("user_profiles", "courses", "user_annotations", "user_progress", "analogy_feedback")
+CONFIG = ac.AccessConfig(app_roles=["sensa_app", "sensa_app_a"], protected_tables=FIVE)
 
 
 def role(name, login=False, **attrs):
@@ -45,7 +48,7 @@ def facts():
         roles=[role("postgres", login=True, superuser=True), role("sensa_migrator"), role("sensa_app"),
                role("sensa_app_a", login=True, member_of=["sensa_app"])],
         schemas=[dict(name="public", owner="sensa_migrator")],
-        relations=[table(t) for t in ac.DEFAULT_PROTECTED_TABLES] + [table("users", enabled=False, forced=False)],
+        relations=[table(t) for t in FIVE] + [table("users", enabled=False, forced=False)],
         functions=[function("current_user_id"),
                    function("audit_row_change", secdef=True, search_path="search_path=pg_catalog", public_execute=False)],
         types=[dict(schema="public", name="user_role", kind="enum type", owner="sensa_migrator")],
@@ -197,3 +200,65 @@ def test_rls_summary(facts):
     facts["relations"][1]["rls_forced"] = False
     assert ac.rls_summary(ac.protected_table_status(facts, CONFIG)) == (
         "enabled and forced on 4/5 protected tables; not on public.courses")
+
+
+# The database's own list (public.sensa_user_data_tables(), issue 12) and the checks built on it.
+
+def listed(name, privileges=("SELECT", "INSERT", "UPDATE", "DELETE"), ownership="learner"):
+    return dict(schema="public", name=name, app_privileges=list(privileges), ownership=ownership)
+
+
+def test_the_databases_list_is_protected_without_configuration(facts):
+    facts["user_data_tables"] = [listed("users", ("SELECT", "UPDATE"), "self"), listed("courses")]
+    config = ac.AccessConfig(app_roles=["sensa_app", "sensa_app_a"])
+    assert [s["table"] for s in ac.protected_table_status(facts, config)] == ["public.users", "public.courses"]
+    assert checks(ac.evaluate(facts, config)) == [("rls_not_enabled", "public.users"), ("rls_not_forced", "public.users")]
+    # Extras are added once, whether plain or qualified.
+    config = ac.AccessConfig(app_roles=[], protected_tables=["courses", "user_progress"])
+    assert [s["table"] for s in ac.protected_table_status(facts, config)] == [
+        "public.users", "public.courses", "public.user_progress"]
+
+
+def test_a_missing_list_is_a_violation_when_required(facts):
+    config = ac.AccessConfig(app_roles=[], protected_tables=[], require_user_data_function=True)
+    assert checks(ac.evaluate(facts, config)) == [("user_data_list_missing", "public.sensa_user_data_tables")]
+    facts["user_data_tables"] = []
+    assert ac.evaluate(facts, config) == []
+
+
+def test_a_table_the_application_reaches_without_forced_rls_is_named(facts):
+    facts["relations"].append(table("later_notes", enabled=True, forced=False))
+    facts["relations"].append(dict(table("leaky_view", kind="view"), security_invoker=False))
+    facts["relations"].append(dict(table("good_view", kind="view"), security_invoker=True))
+    facts["relations"].append(table("migrations_log", enabled=False, forced=False))
+    facts["app_role_privileges"]["sensa_app_a"]["table_privileges"] = [
+        dict(schema="public", name=n, privileges=["SELECT"]) for n in ("later_notes", "leaky_view", "good_view",
+                                                                        "courses", "migrations_log")]
+    config = ac.AccessConfig(app_roles=["sensa_app", "sensa_app_a"], protected_tables=FIVE,
+                             exempt_relations=["migrations_log"])
+    assert checks(ac.evaluate(facts, config)) == [
+        ("app_reachable_view_not_invoker", "public.leaky_view"),
+        ("app_reachable_without_rls", "public.later_notes"),
+    ]
+
+
+def test_privileges_beyond_the_list_are_named(facts):
+    facts["user_data_tables"] = [listed(t) for t in FIVE] + [listed("users", ("SELECT", "UPDATE"), "self")]
+    facts["relations"] = [r for r in facts["relations"] if r["name"] != "users"] + [table("users")]
+    facts["app_role_privileges"]["sensa_app"]["table_privileges"] = [
+        dict(schema="public", name="users", privileges=["DELETE", "SELECT", "UPDATE"])]
+    found = ac.evaluate(facts, ac.AccessConfig(app_roles=["sensa_app"]))
+    assert checks(found) == [("app_privilege_not_listed", "public.users")]
+    assert "REVOKE DELETE ON public.users FROM sensa_app" in found[0]["message"]
+
+
+def test_maintenance_databases_open_to_public(facts):
+    facts["other_databases"] = [
+        dict(name="postgres", owner="postgres", public_connect=True, public_temporary=True, changeable=True),
+        dict(name="template1", owner="rdsadmin", public_connect=True, public_temporary=False, changeable=False),
+        dict(name="closed", owner="postgres", public_connect=False, public_temporary=False, changeable=True),
+    ]
+    config = ac.AccessConfig(app_roles=[], protected_tables=FIVE, connect_only_app_database=True)
+    assert checks(ac.evaluate(facts, config)) == [("app_can_connect_elsewhere", "postgres")]
+    assert ac.unchangeable_open_databases(facts) == ["template1"]
+    assert ac.evaluate(facts, ac.AccessConfig(app_roles=[], protected_tables=FIVE)) == []

@@ -33,8 +33,14 @@ MIGRATOR = "sensa_migrator"
 GROUPS = ("sensa_app", "sensa_admin", "sensa_readonly")
 USERS = ("sensa_app_a", "sensa_app_b")
 ALL_ROLES = (MIGRATOR,) + GROUPS + USERS
-PROTECTED = ("user_profiles", "courses", "user_annotations", "user_progress", "analogy_feedback")
-CONFIG = access_checks.AccessConfig(app_roles=["sensa_app", "sensa_app_a", "sensa_app_b", "sensa_admin", "sensa_readonly"])
+# What the database's list (public.sensa_user_data_tables(), migration 0006) names.
+PROTECTED = ("users", "user_profiles", "courses", "course_enrolments", "course_documents", "chapters",
+             "processed_documents", "keywords", "relationships", "chapter_complexity", "user_annotations",
+             "analogy_feedback", "user_progress", "user_streaks", "audit_log", "analogy_consensus")
+# The configuration the role's verification task uses.
+CONFIG = access_checks.AccessConfig(app_roles=["sensa_app", "sensa_app_a", "sensa_app_b", "sensa_admin", "sensa_readonly"],
+                                    require_user_data_function=True, connect_only_app_database=True,
+                                    exempt_relations=["migrations_log", "migrations_state"])
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(os.path.join(MIGRATIONS, "20250122_0004_row_level_security.sql")),
@@ -182,6 +188,7 @@ def test_model_holds_and_migrator_owns_everything(applied):
     facts, violations = check_model(applied)
     assert violations == []
     status = {s["table"]: s for s in access_checks.protected_table_status(facts, CONFIG)}
+    assert set(status) == {"public." + t for t in PROTECTED}
     for table in PROTECTED:
         assert status["public." + table]["rls_enabled"] and status["public." + table]["rls_forced"]
     owners = {r["owner"] for r in facts["relations"]} | {f["owner"] for f in facts["functions"]} | {t["owner"] for t in facts["types"]}
@@ -198,6 +205,13 @@ def test_grants_are_exactly_dml_and_no_internal_tables(applied):
         assert not priv("sensa_app", "public.courses", what)
     assert priv("sensa_readonly", "public.courses", "SELECT")
     assert not priv("sensa_readonly", "public.courses", "INSERT")
+    # Exactly what sensa_user_data_tables() names: accounts come and go through functions only.
+    assert priv("sensa_app", "public.users", "SELECT") and priv("sensa_app", "public.users", "UPDATE")
+    assert not priv("sensa_app", "public.users", "INSERT") and not priv("sensa_app", "public.users", "DELETE")
+    assert not priv("sensa_app", "public.course_enrolments", "UPDATE")
+    assert priv("sensa_app", "public.user_streaks", "SELECT") and not priv("sensa_app", "public.user_streaks", "UPDATE")
+    assert not priv("sensa_app", "public.analogy_consensus", "SELECT")
+    assert not priv("sensa_readonly", "public.analogy_consensus", "SELECT")
     for internal in ("public.migrations_log", "public.audit_log"):
         assert not priv("sensa_app", internal, "SELECT")
         assert not priv("sensa_app", internal, "INSERT")
@@ -233,6 +247,19 @@ def test_app_users_cannot_create_objects_anywhere(applied):
         fail_sql(conn, "SET ROLE sensa_migrator")
     finally:
         conn.close()
+
+
+def test_app_logins_connect_only_to_the_application_database(applied, pg_server):
+    """pg_access_app_connect_only_app_database (default on): PUBLIC lost CONNECT and TEMPORARY
+    on every other database, so the application logins cannot reach postgres or template1."""
+    for other in ("postgres", "template1"):
+        assert not applied.scalar("SELECT has_database_privilege('sensa_app_a', %s, 'CONNECT')", (other,)), other
+        assert not applied.scalar("SELECT has_database_privilege('sensa_app_a', %s, 'TEMPORARY')", (other,)), other
+        with pytest.raises(psycopg2.OperationalError, match="permission denied for database"):
+            psycopg2.connect(**pg_server.conninfo(other, user="sensa_app_a")).close()
+    # The application database itself still works for them.
+    conn = as_role(applied, "sensa_app_a")
+    conn.close()
 
 
 def _seed_two_users(db):
@@ -295,6 +322,13 @@ def test_default_privileges_reach_objects_of_later_migrations(clone):
         conn.close()
     assert applied.scalar("SELECT has_table_privilege('sensa_readonly', 'public.later_notes', 'SELECT')")
     assert not applied.scalar("SELECT has_table_privilege('sensa_readonly', 'public.later_notes', 'INSERT')")
+    # The application can reach the new table, which has no row-level security: the
+    # verification fails the play naming it, without anyone having to list it.
+    refused = play(applied, "access_only.yml")
+    assert refused.returncode != 0, refused
+    assert "public.later_notes" in refused.output and "no forced row-level security" in refused.output, refused
+    applied.psql("SET ROLE sensa_migrator; ALTER TABLE public.later_notes ENABLE ROW LEVEL SECURITY;"
+                 "ALTER TABLE public.later_notes FORCE ROW LEVEL SECURITY;")
     # The stage has nothing left to grant for them.
     again = play(applied, "access_only.yml")
     assert again.returncode == 0, again
@@ -314,6 +348,13 @@ BREAKAGES = [
     ("GRANT sensa_migrator TO sensa_app_a", "app_role_member_of_owner", "sensa_app_a"),
     ("GRANT TEMPORARY ON DATABASE {db} TO sensa_app", "app_role_can_create_temporary", "{db}"),
     ("GRANT TRIGGER ON public.keywords TO sensa_app", "app_role_ddl_privilege", "public.keywords"),
+    # A later table the default privileges hand to the application, without RLS.
+    ("SET ROLE sensa_migrator; CREATE TABLE public.unlisted_notes (id int); RESET ROLE",
+     "app_reachable_without_rls", "public.unlisted_notes"),
+    ("SET ROLE sensa_migrator; CREATE VIEW public.leaky_emails AS SELECT email FROM public.users; RESET ROLE",
+     "app_reachable_view_not_invoker", "public.leaky_emails"),
+    ("GRANT DELETE ON public.users TO sensa_app", "app_privilege_not_listed", "public.users"),
+    ("GRANT CONNECT ON DATABASE postgres TO PUBLIC", "app_can_connect_elsewhere", "postgres"),
 ]
 
 

@@ -1,6 +1,10 @@
 """What the catalog must say about the migrated schema: indexes, comments, RLS, security."""
 
-PROTECTED = ("user_profiles", "courses", "user_annotations", "user_progress", "analogy_feedback")
+# The tables 0006 lists in sensa_user_data_tables() (read from the database in the tests
+# below; this copy makes a change of the list show up here too).
+PROTECTED = ("users", "user_profiles", "courses", "course_enrolments", "course_documents", "chapters",
+             "processed_documents", "keywords", "relationships", "chapter_complexity", "user_annotations",
+             "analogy_feedback", "user_progress", "user_streaks", "audit_log", "analogy_consensus")
 TABLES = ("users", "user_profiles", "courses", "course_documents", "processed_documents", "chapters", "keywords",
           "relationships", "user_annotations", "analogy_feedback", "user_progress", "chapter_complexity",
           "migrations_log")
@@ -23,7 +27,8 @@ def test_thirteen_tables_and_five_enums(shared_db):
     tables = {r[0] for r in shared_db.query(
         "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'")}
     assert set(TABLES) <= tables
-    assert tables - set(TABLES) == {"audit_log"}
+    # audit_log (0003); course_enrolments, analogy_consensus, user_streaks (0006)
+    assert tables - set(TABLES) == {"audit_log", "course_enrolments", "analogy_consensus", "user_streaks"}
     enums = {r[0] for r in shared_db.query(
         "SELECT typname FROM pg_type WHERE typnamespace = 'public'::regnamespace AND typtype = 'e'")}
     assert enums == ENUMS
@@ -105,6 +110,8 @@ def test_gin_and_hnsw_indexes(shared_db):
 
 
 def test_rls_enabled_and_forced_on_the_protected_tables(shared_db):
+    listed = {r[0] for r in shared_db.query("SELECT table_name FROM public.sensa_user_data_tables()")}
+    assert listed == set(PROTECTED)
     rows = dict((r[0], (r[1], r[2])) for r in shared_db.query(
         "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
         "WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"))
@@ -113,31 +120,38 @@ def test_rls_enabled_and_forced_on_the_protected_tables(shared_db):
     assert {t for t, v in rows.items() if v[0]} == set(PROTECTED)
 
 
-def test_policies_per_command_to_public_with_scalar_subselect(shared_db):
+def test_policies_are_scoped_to_their_roles_with_scalar_subselect(shared_db):
+    """No policy is written TO PUBLIC (0004's were, and OR-ed admin/analytics into the
+    application user's plan); every application policy reads the context once."""
     rows = shared_db.query("SELECT tablename, policyname, cmd, roles::text[], qual, with_check FROM pg_policies "
                            "WHERE schemaname = 'public'")
+    assert not [r for r in rows if "public" in r[3]]
+    privileges = dict(shared_db.query("SELECT table_name, app_privileges FROM public.sensa_user_data_tables()"))
     for table in PROTECTED:
         mine = {r[1]: r for r in rows if r[0] == table}
         for cmd in ("SELECT", "INSERT", "UPDATE", "DELETE"):
-            own = [r for r in mine.values() if r[2] == cmd and "current_user_id()" in ((r[4] or "") + (r[5] or ""))]
-            assert len(own) == 1, (table, cmd)
-            policy = own[0]
-            assert policy[3] == ["public"]
-            for expr in (policy[4], policy[5]):
-                if expr:
-                    assert "( SELECT current_user_id() AS current_user_id)" in expr, expr
-            if cmd in ("INSERT", "UPDATE"):
-                assert policy[5], "%s %s needs WITH CHECK" % (table, cmd)
-        admin = mine[table + "_admin_all"]
-        assert admin[2] == "ALL" and "sensa_is_admin()" in admin[4] and "sensa_is_admin()" in admin[5]
-        assert mine[table + "_readonly_select"][2] == "SELECT"
+            app = [r for r in mine.values() if r[2] == cmd and r[3] == ["sensa_app"]]
+            assert len(app) == (1 if cmd in privileges[table] else 0), (table, cmd)
+            for policy in app:
+                for expr in (policy[4], policy[5]):
+                    if expr and "current_user_id" in expr:
+                        assert "( SELECT current_user_id() AS current_user_id)" in expr, expr
+                if cmd in ("INSERT", "UPDATE"):
+                    assert policy[5], "%s %s needs WITH CHECK" % (table, cmd)
+        admin = mine.get(table + "_admin_all") or mine[table + "_admin_select"]
+        assert admin[3] == ["sensa_admin"] and admin[4] == "true"
+        if table + "_readonly_select" in mine:
+            assert mine[table + "_readonly_select"][3] == ["sensa_readonly"]
+        assert mine[table + "_owner_all"][3] == ["sensa_migrator"]
 
 
 def test_security_definer_functions_pin_search_path_and_revoke_public(shared_db):
     rows = shared_db.query(
         "SELECT p.proname, p.proconfig, has_function_privilege('public', p.oid, 'EXECUTE') "
         "FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND p.prosecdef")
-    assert {r[0] for r in rows} == {"audit_row_change", "analogy_feedback_consensus"}
+    assert {r[0] for r in rows} == {"audit_row_change", "analogy_feedback_consensus", "sensa_course_is_published",
+                                    "register_user", "delete_user_account", "course_learner_figures",
+                                    "user_streaks_record_activity"}
     for name, config, public_exec in rows:
         assert any(c.startswith("search_path=") for c in (config or [])), name
         assert not public_exec, name

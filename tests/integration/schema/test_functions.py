@@ -115,11 +115,13 @@ def test_get_user_progress_summary_and_broken_streaks(shared_db):
                             "FROM get_user_progress_summary(%s)", (d.a,))
             assert got == [(2, 1, 1, 70, 1, 1, 1, 660, 1)]
         with superuser(shared_db) as cur:
-            # Only the stale course has a streak: it is broken, so the current streak reads 0.
+            # The user's last active day is 3 days ago: the streak is broken, so it reads 0.
             cur.execute("UPDATE user_progress SET last_activity_at = now() - interval '3 days' WHERE id = %s",
                         (d.progress_a,))
             cur.execute("SET LOCAL session_replication_role = replica")
             cur.execute("UPDATE user_progress SET last_activity_date = current_date - 3 WHERE user_id = %s", (d.a,))
+            # The summary reads the streak over all courses (user_streaks, 0006).
+            cur.execute("UPDATE user_streaks SET last_activity_date = current_date - 3 WHERE user_id = %s", (d.a,))
             assert rows(cur, "SELECT current_streak, longest_streak FROM get_user_progress_summary(%s)",
                         (d.a,)) == [(0, 1)]
     finally:

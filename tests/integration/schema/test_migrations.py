@@ -1,4 +1,4 @@
-"""Applying and rolling back the five migrations: idempotence, round trip, pg_migrate's table."""
+"""Applying and rolling back the migrations: idempotence, round trip, pg_migrate's table."""
 
 import os
 import re
@@ -28,9 +28,9 @@ def create_module_log(db):
                        (migration_log.CREATE_TABLE, migration_log.CREATE_INDEX, migration_log.CREATE_STATE_VIEW)))
 
 
-def test_five_migrations_each_with_rollback():
+def test_seven_migrations_each_with_rollback():
     names = sorted(os.listdir(MIGRATIONS_DIR))
-    assert [v[-4:] for v in VERSIONS] == ["0001", "0002", "0003", "0004", "0005"]
+    assert [v[-4:] for v in VERSIONS] == ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
     for version, up, down in migration_files():
         assert down and os.path.basename(down) == version + "_rollback.sql", version
         for path in (up, down):

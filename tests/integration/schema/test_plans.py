@@ -204,12 +204,17 @@ def test_admin_search_keeps_hnsw_over_every_row(crowded):
     assert {r[1] for r in rows} == {d.course_a, d.course_b}
 
 
-def test_why_the_owner_condition_is_written_out(crowded):
-    """Control: the same statement with visibility left to RLS alone cannot use the owner index:
-    the policy is an OR with the admin and analytics policies."""
+def test_the_policy_alone_is_an_index_condition(crowded):
+    """The seed's own example (set the context, then SELECT * FROM courses) and a statement that
+    leaves visibility to RLS alone: since 0006 the application policies are scoped TO sensa_app
+    (not OR-ed with the admin/analytics ones), so the owner test is an index condition."""
     d = crowded.data
-    plan, _rows = plan_as(crowded, crowded.roles.app, d.a, """
-        SELECT k.id FROM keywords k
+    plan, rows = plan_as(crowded, crowded.roles.app, d.a, "EXPLAIN SELECT * FROM courses")
+    plan = "\n".join(r[0] for r in rows)
+    assert "Seq Scan on courses" not in plan and "Index Cond: (owner_id = " in plan, plan
+    plan, rows = plan_as(crowded, crowded.roles.app, d.a, """
+        EXPLAIN SELECT k.id FROM keywords k
          WHERE k.term %% %s AND EXISTS (SELECT 1 FROM courses c WHERE c.id = k.course_id)""",
-                          ("neural network",))
-    assert "courses_owner_id_" not in plan, plan
+                         ("neural network",))
+    plan = "\n".join(r[0] for r in rows)
+    assert "Index Cond: (owner_id = " in plan and "Seq Scan on keywords" not in plan, plan

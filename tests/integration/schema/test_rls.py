@@ -119,11 +119,11 @@ def test_context_is_transaction_local_and_cleared_value_means_nothing(shared_db,
         cur.execute("SELECT current_setting('sensa.current_user_id', true), current_user_id()")
         assert cur.fetchone() == ("", None)
         assert count_rows(cur, table) == 0
-        # The explicit session-wide form survives the transaction, until cleared.
-        cur.execute("SELECT set_current_user_id(%s, false)", (d.a,))
-        conn.commit()
-        assert count_rows(cur, table) >= 1
-        cur.execute("SELECT set_current_user_id(NULL, false)")
+        # The session-wide form is refused to members of sensa_app (0006): behind a
+        # transaction pooler it would be inherited by the next client.
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege, match="is_local => false"):
+            cur.execute("SELECT set_current_user_id(%s, false)", (d.a,))
+        conn.rollback()
         assert count_rows(cur, table) == 0
         conn.rollback()
     finally:
@@ -170,6 +170,10 @@ def test_admin_helper_tolerates_missing_role(shared_db):
         cur.execute("SET ROLE %s" % shared_db.roles.admin)
         cur.execute("SELECT sensa_is_admin()")
         assert cur.fetchone() == (False,)
+        # The policies name the role itself (TO sensa_admin, by oid), so a rename does not
+        # change who is admin; an application login with no context still sees nothing.
+        cur.execute("RESET ROLE")
+        cur.execute("SET ROLE %s" % shared_db.roles.app)
         cur.execute("SELECT set_current_user_id(NULL); SELECT count(*) FROM courses")
         assert cur.fetchone() == (0,)
 

@@ -293,6 +293,13 @@ def test_consensus_works_through_the_application_role_under_rls(shared_db):
     """The trigger must see every user's verdict although each writer sees only their own row."""
     d = shared_db.data
     with session(shared_db, shared_db.roles.app) as cur:
+        # Learners may give feedback only on a course they can read (0006): A publishes,
+        # B and C enrol.
+        cur.execute("SELECT set_current_user_id(%s)", (d.a,))
+        cur.execute("UPDATE courses SET is_published = true, published_at = now() WHERE id = %s", (d.course_a,))
+        for user in (d.b, d.c):
+            cur.execute("SELECT set_current_user_id(%s)", (user,))
+            cur.execute("INSERT INTO course_enrolments (user_id, course_id) VALUES (%s, %s)", (user, d.course_a))
         for user in (d.a, d.b, d.c):
             cur.execute("SELECT set_current_user_id(%s)", (user,))
             feedback(cur, user, d.course_a, "k2", True)
