@@ -227,15 +227,17 @@ class Topology:
             yaml.safe_dump(inventory, handle)
         return path
 
-    def run_playbook(self, playbook, extra_vars=None, timeout=600):
+    def run_playbook(self, playbook, extra_vars=None, timeout=600, extra_args=(), env=None, path_prefix=None):
         """ansible-playbook inside ctl, as an operator on a laptop outside the VPC."""
         ensure_collection_link()
         bindir = os.path.dirname(sys.executable)
-        argv = [os.path.join(bindir, "ansible-playbook"), playbook, "-i", self.path("hosts.yml")]
+        argv = [os.path.join(bindir, "ansible-playbook"), playbook, "-i", self.path("hosts.yml")] + list(extra_args)
         for key, value in (extra_vars or {}).items():
             argv += ["-e", "%s=%s" % (key, value)]
+        search_path = [path_prefix] if path_prefix else []
+        search_path += [bindir, os.environ.get("PATH", "")]
         env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO_ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                   ANSIBLE_FORCE_COLOR="0", PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
+                   ANSIBLE_FORCE_COLOR="0", PATH=os.pathsep.join(search_path), **(env or {}))
         start = time.monotonic()
         proc = subprocess.run(self.exec_argv("ctl", argv), cwd=REPO_ROOT, capture_output=True, text=True, env=env,
                               timeout=timeout, check=False)

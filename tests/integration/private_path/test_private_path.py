@@ -22,6 +22,9 @@ PATH_OPEN_FAILED = "could not open the ssh tunnel via bastion root@%s" % BASTION
 FIX = "Fix: check that the bastion is up and accepts your key and host key (ssh -p 22 root@%s true)" % BASTION_CTL_ADDR
 # Well below db_path_open_timeout (60 s): a failure that waited for a timeout would not pass.
 FAST = 60
+SSM_TARGET = "i-0123456789abcdef0"
+SSM_INVENTORY = {"db_path_backend": "ssm", "sensa_terraform_outputs": {"bastion_instance_id": SSM_TARGET},
+                 "sensa_aws_region": "eu-west-1"}
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +69,55 @@ def test_the_database_is_private_and_only_the_bastion_reaches_it(net):
     assert net.connect_from("ctl", BASTION_CTL_ADDR, 22) == (True, "")
 
 
-def test_site_and_rotation_through_the_ssh_path_then_a_dead_bastion_fails_fast_and_changes_nothing(net):
+def migrate_through_a_standin_ssm_then_rollback_check_through_ssh(net):
+    """The ssm backend with aws_cli_standin.py as `aws` (a STAND-IN, see its docstring): the
+    command line reaches `aws` as built, the bastion id comes from the Terraform outputs."""
+    bindir = net.path("standin-bin")
+    os.makedirs(bindir, exist_ok=True)
+    os.symlink(os.path.join(os.path.dirname(__file__), "aws_cli_standin.py"), os.path.join(bindir, "aws"))
+    plugin = os.path.join(bindir, "session-manager-plugin")
+    with open(plugin, "w") as handle:
+        handle.write("#!/bin/sh\necho 'session-manager-plugin stand-in: the aws stand-in does not call it'\n")
+    os.chmod(plugin, 0o700)
+    log = net.path("aws-standin.jsonl")
+    env = {"SENSA_AWS_STANDIN_LOG": log, "SENSA_AWS_STANDIN_TARGET": SSM_TARGET,
+           "SENSA_AWS_STANDIN_SSH": json.dumps(["-i", net.path("client_key"), "-o", "IdentitiesOnly=yes",
+                                                "-o", "UserKnownHostsFile=%s" % net.path("known_hosts"),
+                                                "-l", "root", "--", BASTION_CTL_ADDR])}
+    net.write_inventory(**SSM_INVENTORY)
+    try:
+        migrate = net.run_playbook("playbooks/migrate.yml", env=env, path_prefix=bindir)
+    finally:
+        net.write_inventory()
+    assert migrate.returncode == 0, migrate
+    assert migrate.changed("vpcdb") == 0, migrate  # site.yml migrated already: nothing pending
+    with open(log) as handle:
+        calls = [json.loads(line) for line in handle]
+    assert len(calls) == 1
+    call = calls[0]
+    assert call[:7] == ["ssm", "start-session", "--target", SSM_TARGET, "--document-name",
+                        "AWS-StartPortForwardingSessionToRemoteHost", "--parameters"]
+    local_port = re.fullmatch(r"host=%s,portNumber=%d,localPortNumber=(\d+)" % (re.escape(DB_ADDR), DB_PORT), call[7]).group(1)
+    assert call[8:] == ["--region", "eu-west-1"]
+    assert "SSM port forward via bastion instance %s (127.0.0.1:%s -> %s:%d)" % (SSM_TARGET, local_port, DB_ADDR, DB_PORT) \
+        in flat(migrate.stdout)
+    version = net.cluster.psql("SELECT max(version) FROM migrations_state WHERE applied", dbname="sensa").strip()
+    assert version == latest_migration()
+    assert_path_closed(net)
+    timings = {"migrate_ssm_standin": migrate.elapsed}
+
+    # rollback.yml in check mode through the ssh backend: it plans the rollback and changes nothing.
+    before = database_state(net)
+    rollback = net.run_playbook("playbooks/rollback.yml", {"pg_migrations_steps": 1}, extra_args=("--check", "--diff"))
+    assert rollback.returncode == 0, rollback
+    assert version in rollback.stdout  # the newest version is what a one-step rollback would undo
+    assert database_state(net) == before
+    assert_path_closed(net)
+    timings["rollback_check"] = rollback.elapsed
+    return timings
+
+
+def test_site_rotation_migrate_and_rollback_through_the_path_then_a_dead_bastion_fails_fast_and_changes_nothing(net):
     timings = {}
     sampler = net.start_listener_sampler()
     try:
@@ -106,6 +157,9 @@ def test_site_and_rotation_through_the_ssh_path_then_a_dead_bastion_fails_fast_a
         check=False, env=dict(os.environ, PGPASSWORD=secret["password"]))
     assert login.returncode == 0, login.stderr
 
+    # migrate.yml through the ssm backend (a stand-in aws CLI), rollback.yml in check mode through ssh.
+    timings.update(migrate_through_a_standin_ssm_then_rollback_check_through_ssh(net))
+
     # The bastion goes down: both playbooks fail at once, naming the path and the fix.
     before = database_state(net)
     net.stop_bastion()
@@ -144,3 +198,19 @@ def test_a_path_that_dies_mid_run_fails_the_next_database_task_fast_naming_the_p
     assert elapsed < FAST + 30, elapsed
     assert_path_closed(net)
     print("private path timing (s): path dies mid-run %.1f" % elapsed)
+
+
+def test_the_ssm_backend_without_the_aws_tools_fails_at_once_saying_how_to_install_them(net):
+    net.write_inventory(**dict(SSM_INVENTORY, db_path_ssm_aws_binary="sensa-no-such-aws",
+                               db_path_ssm_plugin_binary="sensa-no-such-session-manager-plugin"))
+    try:
+        result = net.run_playbook("playbooks/migrate.yml")
+    finally:
+        net.write_inventory()
+    assert result.returncode != 0, result
+    text = flat(result.stdout)
+    assert "the ssm path to the database needs aws, session-manager-plugin on the controller" in text, result
+    assert "install the AWS CLI v2: https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html" in text
+    assert "install the Session Manager plugin for the AWS CLI" in text
+    assert result.elapsed < FAST and result.changed("vpcdb") == 0
+    assert_path_closed(net)
