@@ -198,7 +198,6 @@ SELECT n.nspname, c.relname, ARRAY(SELECT priv FROM unnest(%(privileges)s::text[
 """
 
 
-
 # The server's other databases an application login could reach (by default the maintenance
 # databases every server has: postgres and template1; other application databases on the
 # same server are closed by their own deployment): PUBLIC's CONNECT/TEMPORARY there, and
