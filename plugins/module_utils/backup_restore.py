@@ -484,6 +484,47 @@ def restore_logical(backup_dir, meta, cluster):
              what="pg_restore of %s into the temporary cluster" % os.path.join(backup_dir, DUMP_FILE))
 
 
+def replace_database(conninfo, bindir, backup_dir, lock_wait=60.0):
+    """Replace the database named in the backup on the server of ``conninfo`` with the
+    backup's content (a developer's ``make restore``): roles first, then DROP DATABASE ...
+    WITH (FORCE) and ``pg_restore --create``. Refuses while a migration holds the lock."""
+    meta = read_metadata(backup_dir)
+    if meta["method"] != "logical":
+        raise BackupError("%s is a %s backup; only a logical backup replaces a database in place (restore a physical "
+                          "one with the restore drill)" % (backup_dir, meta["method"]))
+    check_files(backup_dir, meta, bindir)
+    dbname = meta["database"]
+    admin = dict(conninfo, dbname="postgres")
+    conn = _connect(admin)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s", (dbname,))
+            exists = cur.fetchone() is not None
+    finally:
+        conn.close()
+    if exists:
+        lock_conn = _connect(dict(conninfo, dbname=dbname))
+        try:
+            hold_migration_lock(lock_conn, dbname, lock_wait)
+        finally:
+            lock_conn.close()
+    proc = subprocess.run([os.path.join(bindir, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=0", "-f",
+                           os.path.join(backup_dir, ROLES_FILE)], capture_output=True, text=True, env=libpq_env(admin),
+                          check=False)
+    errors = [line for line in proc.stderr.splitlines() if "ERROR:" in line and "already exists" not in line]
+    if errors:
+        raise BackupError("creating the backup's roles failed: %s" % " | ".join(errors[:5]))
+    conn = _connect(admin)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("DROP DATABASE IF EXISTS %s WITH (FORCE)" % quote_ident(dbname))
+    finally:
+        conn.close()
+    run_tool(bindir, ["pg_restore", "--create", "--exit-on-error", "-d", "postgres", os.path.join(backup_dir, DUMP_FILE)],
+             admin, what="pg_restore of %s" % os.path.join(backup_dir, DUMP_FILE))
+    return meta
+
+
 def _conf_quote(value):
     return "'%s'" % str(value).replace("'", "''")
 

@@ -20,6 +20,10 @@ description:
     row counts are exact. The source must archive its WAL (C(archive_mode=on), O(archive_dir)) so the backup can be
     restored to any later point in time.
   - O(state=mark) adds another mark to an existing physical backup set.
+  - O(state=restored) replaces the database with the content of the logical backup set in O(dest) (for a developer's
+    local database, C(make restore)) after checking the set's files; the database is dropped first
+    (C(DROP DATABASE ... WITH (FORCE))). The connection options name the server; the database's name comes from the
+    backup. Refused while a migration holds the lock.
   - Waits up to O(lock_wait) seconds while a migration holds C(pg_migrate)'s advisory lock, then fails naming the
     holder; a database with an unfinished migration attempt is refused. A half-migrated state is never backed up
     silently.
@@ -42,9 +46,10 @@ options:
     default: logical
   state:
     description:
-      - V(present) takes the backup; V(mark) adds a mark to the physical backup set in O(dest).
+      - V(present) takes the backup; V(mark) adds a mark to the physical backup set in O(dest); V(restored) replaces
+        the database with the logical backup set in O(dest), or with the newest set when O(dest) is a directory of sets.
     type: str
-    choices: [ present, mark ]
+    choices: [ present, mark, restored ]
     default: present
   archive_dir:
     description:
@@ -111,7 +116,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 backup_dir:
-  description: The backup set's directory.
+  description: The backup set's directory (with O(state=restored), the set that was restored).
   returned: always
   type: str
 backup:
@@ -159,7 +164,7 @@ def main():
     argument_spec.update(
         dest=dict(type="path", required=True),
         method=dict(type="str", default="logical", choices=["logical", "physical"]),
-        state=dict(type="str", default="present", choices=["present", "mark"]),
+        state=dict(type="str", default="present", choices=["present", "mark", "restored"]),
         archive_dir=dict(type="path"),
         mark_name=dict(type="str"),
         lock_wait=dict(type="int", default=60),
@@ -184,7 +189,13 @@ def main():
         conninfo["application_name"] = "sensa.pg_backup"  # a migration's operator sees who waits for the lock
     bindir = client_bindir(module)
     try:
-        if params["state"] == "mark":
+        if params["state"] == "restored":
+            backup_dir = params["dest"]
+            if not os.path.isfile(os.path.join(backup_dir, backup_restore.METADATA_FILE)):
+                backup_dir = backup_restore.pick_latest(backup_dir)
+            result["backup_dir"] = backup_dir
+            result["backup"] = backup_restore.replace_database(conninfo, bindir, backup_dir, lock_wait=params["lock_wait"])
+        elif params["state"] == "mark":
             name = params["mark_name"] or "sensa_drill_%s" % backup_restore.now_utc().strftime("%Y%m%dT%H%M%S")
             result["mark"] = backup_restore.add_mark(conninfo, params["dest"], name, lock_wait=params["lock_wait"],
                                                      checksums=params["data_checksums"])
