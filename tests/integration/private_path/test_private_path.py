@@ -3,7 +3,8 @@
 Real processes end to end, in network namespaces this suite creates (private_path_helpers.py):
 PostgreSQL listens only inside `vpc`, sshd runs inside `bastion`, ansible-playbook runs inside
 `ctl` with no route to `vpc`. What cannot run here is AWS's own SSM session: the ssm backend's
-command line is covered by tests/unit/db_path.
+command line is covered by tests/unit/db_path, and its process handling here with
+aws_cli_standin.py, a clearly named stand-in for `aws ssm start-session`.
 """
 
 import hashlib
