@@ -210,12 +210,15 @@ def main():
             result["backup"] = meta
             result["mark"] = meta["marks"][-1]
     except backup_restore.BackupError as exc:
-        module.fail_json(msg=str(exc), **dict(result, changed=False))
+        result["changed"] = False
+        module.fail_json(msg=str(exc), **result)
     except psycopg2.OperationalError as exc:
-        module.fail_json(msg=explain_connect_error(exc, params), **dict(result, changed=False))
+        result["changed"] = False
+        module.fail_json(msg=explain_connect_error(exc, params), **result)
     except psycopg2.Error as exc:
+        result["changed"] = False
         module.fail_json(msg="backup of %s failed: %s" % (describe_target(params), str(exc).strip().splitlines()[0]),
-                         **dict(result, changed=False))
+                         **result)
     module.exit_json(**result)
 
 

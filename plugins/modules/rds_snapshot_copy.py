@@ -20,11 +20,37 @@ description:
   - O(state=absent) deletes the snapshot O(db_snapshot_identifier) in the module's region.
 author:
   - Sensa Learn platform team (@sensa-learn)
-extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
 options:
+  region:
+    description:
+      - The region to copy into (and where O(state=absent) deletes). Defaults to boto3's configuration.
+    type: str
+    aliases: [ aws_region ]
+  profile:
+    description:
+      - Named AWS profile.
+    type: str
+    aliases: [ aws_profile ]
+  endpoint_url:
+    description:
+      - Alternative RDS endpoint (a VPC endpoint, or moto in tests).
+    type: str
+    aliases: [ aws_endpoint_url ]
+  access_key:
+    description:
+      - AWS access key id. Defaults to boto3's credential chain.
+    type: str
+    aliases: [ aws_access_key_id ]
+  secret_key:
+    description:
+      - AWS secret access key. Defaults to boto3's credential chain.
+    type: str
+    aliases: [ aws_secret_access_key ]
+  session_token:
+    description:
+      - AWS session token for temporary credentials.
+    type: str
+    aliases: [ aws_session_token ]
   db_snapshot_identifier:
     description:
       - Name of the copy in the module's region.
@@ -83,20 +109,25 @@ snapshot:
 """
 
 import time
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
 try:
+    import boto3
     import botocore
-except ImportError:  # AnsibleAWSModule reports it
-    botocore = None
+    from botocore.config import Config
 
-from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+    BOTO3_IMPORT_ERROR = None
+except ImportError:
+    boto3 = botocore = Config = None
+    BOTO3_IMPORT_ERROR = traceback.format_exc()
 
 
 def describe(client, identifier):
     try:
-        found = client.describe_db_snapshots(DBSnapshotIdentifier=identifier, aws_retry=True)["DBSnapshots"]
+        found = client.describe_db_snapshots(DBSnapshotIdentifier=identifier)["DBSnapshots"]
     except botocore.exceptions.ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "DBSnapshotNotFound":
             return None
@@ -119,7 +150,7 @@ def wait_for(module, client, identifier, gone=False):
 
 
 def main():
-    module = AnsibleAWSModule(
+    module = AnsibleModule(
         argument_spec=dict(
             db_snapshot_identifier=dict(type="str", required=True),
             source_db_snapshot_arn=dict(type="str"),
@@ -127,33 +158,49 @@ def main():
             kms_key_id=dict(type="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             wait_timeout=dict(type="int", default=1800),
+            region=dict(type="str", aliases=["aws_region"]),
+            profile=dict(type="str", aliases=["aws_profile"]),
+            endpoint_url=dict(type="str", aliases=["aws_endpoint_url"]),
+            access_key=dict(type="str", aliases=["aws_access_key_id"], no_log=True),
+            secret_key=dict(type="str", aliases=["aws_secret_access_key"], no_log=True),
+            session_token=dict(type="str", aliases=["aws_session_token"], no_log=True),
         ),
         required_if=[("state", "present", ["source_db_snapshot_arn", "source_region"])],
         supports_check_mode=True,
     )
-    client = module.client("rds", retry_decorator=AWSRetry.jittered_backoff())
-    identifier = module.params["db_snapshot_identifier"]
+    if BOTO3_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
+    params = module.params
+    identifier = params["db_snapshot_identifier"]
     try:
+        session = boto3.session.Session(
+            profile_name=params["profile"] or None, region_name=params["region"] or None,
+            aws_access_key_id=params["access_key"] or None, aws_secret_access_key=params["secret_key"] or None,
+            aws_session_token=params["session_token"] or None)
+        # Standard retries: jittered backoff on throttling and transient errors.
+        client = session.client("rds", endpoint_url=params["endpoint_url"] or None,
+                                config=Config(retries=dict(mode="standard", max_attempts=8)))
         existing = describe(client, identifier)
-        if module.params["state"] == "absent":
+        if params["state"] == "absent":
             if existing and not module.check_mode:
-                client.delete_db_snapshot(DBSnapshotIdentifier=identifier, aws_retry=True)
+                client.delete_db_snapshot(DBSnapshotIdentifier=identifier)
                 wait_for(module, client, identifier, gone=True)
             module.exit_json(changed=bool(existing))
         if existing:
             module.exit_json(changed=False, snapshot=camel_dict_to_snake_dict(wait_for(module, client, identifier)))
         if module.check_mode:
             module.exit_json(changed=True)
-        request = dict(SourceDBSnapshotIdentifier=module.params["source_db_snapshot_arn"],
-                       TargetDBSnapshotIdentifier=identifier, SourceRegion=module.params["source_region"],
-                       CopyTags=True)
-        if module.params["kms_key_id"]:
-            request["KmsKeyId"] = module.params["kms_key_id"]
-        client.copy_db_snapshot(aws_retry=True, **request)
+        request = dict(SourceDBSnapshotIdentifier=params["source_db_snapshot_arn"], TargetDBSnapshotIdentifier=identifier,
+                       SourceRegion=params["source_region"], CopyTags=True)
+        if params["kms_key_id"]:
+            request["KmsKeyId"] = params["kms_key_id"]
+        client.copy_db_snapshot(**request)
         snapshot = wait_for(module, client, identifier)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-        module.fail_json_aws(exc, msg="could not copy snapshot %s from %s into %s as %s" % (
-            module.params["source_db_snapshot_arn"], module.params["source_region"], module.region, identifier))
+        module.fail_json(msg="could not %s snapshot %s in %s: %s" % (
+            "delete" if params["state"] == "absent" else "copy %s from %s into" % (
+                params["source_db_snapshot_arn"], params["source_region"]),
+            identifier, params["region"] or "the default region", exc))
     module.exit_json(changed=True, snapshot=camel_dict_to_snake_dict(snapshot))
 
 
