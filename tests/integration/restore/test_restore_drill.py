@@ -13,6 +13,7 @@ import threading
 import time
 
 import psycopg2
+import pytest
 from restore_helpers import DATABASE, drill, leftover_targets, reports, table_checksums
 
 from support.collection import ensure_collection_link
@@ -184,3 +185,20 @@ def test_drill_waits_for_a_running_migration_or_refuses_it(source, tmp_path):
         assert meta["lock_waited_seconds"] >= 1.0
     finally:
         conn.close()
+
+
+def test_a_half_migrated_database_is_refused_and_nothing_is_written(source, tmp_path):
+    """An unfinished no-transaction migration attempt ('running' in migrations_log) is a
+    half-migrated schema: the backup refuses it instead of saving that state."""
+    cluster, _archive, _inventory = source
+    cluster.psql('CREATE DATABASE half TEMPLATE "%s"' % DATABASE)
+    try:
+        cluster.psql("INSERT INTO public.migrations_log (run_id, version, filename, kind, status) "
+                     "VALUES (gen_random_uuid(), '20991231_0001', '20991231_0001_half.sql', 'migrate', 'running')",
+                     dbname="half")
+        with pytest.raises(backup_restore.BackupError, match="half-migrated.*20991231_0001"):
+            backup_restore.take_logical(cluster.conninfo("half"), cluster.bindir, str(tmp_path / "half"))
+        assert not os.path.exists(str(tmp_path / "half" / "backup.json"))
+        assert not os.path.exists(str(tmp_path / "half" / "db.dump"))
+    finally:
+        cluster.drop_database("half")
