@@ -240,17 +240,21 @@ def chart(rows, tools, path):
     except ImportError:
         print("matplotlib is not installed: no chart")
         return False
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    width = 0.8 / len(tools)
-    for k, tool in enumerate(tools):
-        values = [r.get("%s_s" % tool) or 0 for r in rows]
-        ax.bar([i + k * width for i in range(len(rows))], values, width, label=tool.replace("_", " "))
-    ax.set_xticks([i + width * (len(tools) - 1) / 2 for i in range(len(rows))])
+    fig, ax = plt.subplots(figsize=(9, 4.8))
+    series = [(t, t.replace("_", " ")) for t in tools]
+    if "pg_migrate" in tools:
+        series.insert(1, ("pg_migrate_own", "pg_migrate, module own time"))
+    width = 0.8 / len(series)
+    for k, (key, label) in enumerate(series):
+        values = [r.get("%s_s" % key) or 0 for r in rows]
+        ax.bar([i + k * width for i in range(len(rows))], values, width, label=label,
+               hatch="//" if key == "pg_migrate_own" else None)
+    ax.set_xticks([i + width * (len(series) - 1) / 2 for i in range(len(rows))])
     ax.set_xticklabels(["%d files" % r["n"] for r in rows])
     ax.set_yscale("log")
     ax.set_ylabel("seconds to apply, log scale (lower is better)")
     ax.set_title("Applying N migrations on a fresh database (one server, one run)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     return True
@@ -263,7 +267,13 @@ def main():
     parser.add_argument("--engine", default=pg_cluster.default_engine())
     parser.add_argument("--output", default=os.path.join(HERE, "results", "migrate.json"))
     parser.add_argument("--chart", default=os.path.join(REPO, "docs", "benchmarks_migrate.png"))
+    parser.add_argument("--chart-only", action="store_true", help="redraw the chart from --output, run nothing")
     args = parser.parse_args()
+    if args.chart_only:
+        with open(args.output) as handle:
+            report = json.load(handle)
+        chart(report["results"], report["tools"], args.chart)
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
     wanted = [t for t in args.tools.split(",") if t]
     tools = [t for t in wanted if available(t)]
