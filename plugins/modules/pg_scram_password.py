@@ -79,8 +79,13 @@ options:
     default: login
   quiet_statement_log:
     description:
-      - Before C(ALTER ROLE), try C(SET log_statement = 'none') for this session so the verifier does not reach the
-        server log either (superusers only; silently skipped where not permitted, as on RDS).
+      - Before an C(ALTER ROLE) that sets a password, switch off, for that transaction only (C(SET LOCAL)), every
+        server setting that would write the statement, verifier included, to the server log or keep it -
+        C(log_statement), C(log_min_duration_statement), C(log_min_error_statement), and
+        C(pg_stat_statements.track_utility) where that extension is loaded.
+      - Each needs superuser (or C(GRANT SET ON PARAMETER)); one that cannot be set is skipped with a warning naming
+        it (as on RDS, where the parameter group should keep C(log_statement) below C(ddl) and
+        C(log_min_duration_statement) at -1 or above the statement's duration).
     type: bool
     default: true
 attributes:
@@ -146,6 +151,21 @@ valid_until:
   returned: always
   type: str
   sample: infinity
+grace_seconds_left:
+  description:
+    - Seconds until the role's C(VALID UNTIL) when that is a finite time in the future (a grace period promised to the
+      holders of its current password), else 0. Read before the task changes anything.
+  returned: always
+  type: int
+  sample: 0
+  version_added: 1.1.0
+statement_logging_disabled:
+  description: The settings switched off for the password change (see O(quiet_statement_log)).
+  returned: when a password was set
+  type: list
+  elements: str
+  sample: [ log_statement, log_min_duration_statement, log_min_error_statement ]
+  version_added: 1.1.0
 queries:
   description: Statements run (or that would run in check mode), the verifier replaced by a placeholder.
   returned: always
@@ -198,6 +218,41 @@ def login_works(params, role, password):
     return True
 
 
+# Every path by which the server writes a statement's text to its log or keeps it: the
+# statement log, the duration log (log_min_duration_statement = 0 logs every statement with
+# its text), the error log (log_min_error_statement adds the statement to any message of that
+# severity or worse, so NOTICE or DEBUG messages during the ALTER ROLE would carry it), and
+# pg_stat_statements, which keeps the text of utility statements. SET LOCAL: the transaction
+# of the ALTER ROLE only. Each needs superuser (or a grant of SET on the parameter).
+QUIET_SETTINGS = (
+    ("log_statement", "none"),
+    ("log_min_duration_statement", "-1"),
+    ("log_min_error_statement", "panic"),
+    ("pg_stat_statements.track_utility", "off"),
+)
+
+
+def quiet_statement_logging(cursor):
+    """SET LOCAL each of QUIET_SETTINGS the login may set; returns (switched off, not permitted).
+    pg_stat_statements.track_utility is skipped silently where the extension is not loaded."""
+    done, skipped = [], []
+    for name, value in QUIET_SETTINGS:
+        cursor.execute("SAVEPOINT quiet")
+        try:
+            if "." in name:
+                cursor.execute("SELECT current_setting(%s, true) IS NOT NULL", (name,))
+                if not cursor.fetchone()[0]:
+                    cursor.execute("RELEASE SAVEPOINT quiet")
+                    continue
+            cursor.execute("SELECT set_config(%s, %s, true)", (name, value))
+            cursor.execute("RELEASE SAVEPOINT quiet")
+            done.append(name)
+        except psycopg2.Error:
+            cursor.execute("ROLLBACK TO SAVEPOINT quiet")
+            skipped.append(name)
+    return done, skipped
+
+
 def main():
     argument_spec = postgres_argument_spec()
     argument_spec.update(
@@ -230,11 +285,17 @@ def main():
                   verifier_source="none", valid_until=None, queries=[])
     try:
         cursor = conn.cursor()
-        cursor.execute("SELECT rolvaliduntil::text FROM pg_catalog.pg_roles WHERE rolname = %s", (role,))
+        cursor.execute("SELECT rolvaliduntil::text, "
+                       "CASE WHEN rolvaliduntil > now() AND rolvaliduntil <> 'infinity' "
+                       "THEN ceil(extract(epoch FROM rolvaliduntil - now()))::int ELSE 0 END "
+                       "FROM pg_catalog.pg_roles WHERE rolname = %s", (role,))
         row = cursor.fetchone()
         if row is None:
             module.fail_json(msg="role %s does not exist on %s; create it first (pg_access)" % (role, describe_target(params)))
         result["valid_until"] = row[0]
+        # A finite VALID UNTIL in the future is a grace period promised to the holders of the
+        # current password (rotation step 6): replacing the password now would cut it short.
+        result["grace_seconds_left"] = row[1]
 
         # password --------------------------------------------------------------------
         set_password = False
@@ -295,13 +356,12 @@ def main():
             result["valid_until"] = target_text
 
         if not module.check_mode:
-            if params["quiet_statement_log"]:
-                cursor.execute("SAVEPOINT quiet")
-                try:
-                    cursor.execute("SET LOCAL log_statement = 'none'")
-                    cursor.execute("RELEASE SAVEPOINT quiet")
-                except psycopg2.Error:
-                    cursor.execute("ROLLBACK TO SAVEPOINT quiet")
+            if params["quiet_statement_log"] and set_password:
+                result["statement_logging_disabled"], skipped = quiet_statement_logging(cursor)
+                if skipped:
+                    module.warn("could not switch off %s for the password change (not permitted for %s): the "
+                                "statement carrying the SCRAM verifier may reach the server log"
+                                % (", ".join(skipped), params["login_user"] or "this login"))
             cursor.execute("ALTER ROLE %s %s" % (ident, " ".join(clauses)), args)
             conn.commit()
             cursor.execute("SELECT rolvaliduntil::text FROM pg_catalog.pg_roles WHERE rolname = %s", (role,))

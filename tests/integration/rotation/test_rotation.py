@@ -30,6 +30,14 @@ def test_bootstrap_then_rotate_twice(rotation):
     assert rotation.can_login(current), "the previous user keeps working during the grace period"
     assert len(new["password"]) == 32 and new["password"] != current["password"]
 
+    # sensa_app_a's old password was promised 600 s: a third rotation now would cut that short,
+    # so it is refused, naming the user and the time, and changes nothing.
+    refused = rotation.run(pg_rotation_force=True)
+    assert refused.returncode != 0, refused
+    assert "previous password of sensa_app_a was promised to keep working until" in refused.output, refused
+    assert rotation.labels() == labels and rotation.can_login(current)
+    # Once the grace period is over (stood in for by moving VALID UNTIL to now), it rotates.
+    rotation.db.psql("ALTER ROLE sensa_app_a VALID UNTIL 'now'")
     third = rotation.run(pg_rotation_force=True)
     assert third.returncode == 0, third
     labels = rotation.labels()

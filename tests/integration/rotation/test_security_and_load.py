@@ -120,8 +120,12 @@ def test_zero_downtime_under_load(rotation):
         t.start()
     try:
         time.sleep(2)
-        results = [rotation.run(pg_rotation_force=True, pg_rotation_grace_seconds=3) for _round in range(2)]
-        time.sleep(4)  # past the grace period: clients must have moved to the new user by themselves
+        results = []
+        for _round in range(2):
+            results.append(rotation.run(pg_rotation_force=True, pg_rotation_grace_seconds=3))
+            # past the grace period: clients must have moved to the new user by themselves (and a
+            # rotation never re-uses a user whose grace period is still running)
+            time.sleep(4)
     finally:
         stop.set()
         for t in threads:
