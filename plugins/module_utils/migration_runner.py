@@ -607,12 +607,15 @@ class Runner:
     def _finish(self, result):
         result.changed = bool(result.applied or result.rolled_back or result.fixed or result.baselined
                               or result.repaired)
-        try:
-            self._open()
-            state = self.read_state()
-        except psycopg2.Error:
-            return
-        self.final_state = state
+        if not result.changed:
+            state = self.final_state  # nothing was written: the state read under the lock holds
+        else:
+            try:
+                self._open()
+                state = self.read_state()
+            except psycopg2.Error:
+                return
+            self.final_state = state
         applied_now = sorted(v for v, s in state.items() if s.applied)
         result.current_version = applied_now[-1] if applied_now else None
         applied_set = set(applied_now)
@@ -644,7 +647,8 @@ class Runner:
             attempt = Attempt(migration.version, down.filename, migration.description, "rollback", down.checksum)
             ms = self.run_file(down, parsed[down.path], attempt)
             result.rolled_back.append({"version": migration.version, "file": down.filename, "execution_ms": ms})
-        self._make_durable()
+        if result.applied or result.rolled_back or result.fixed:
+            self._make_durable()
         self._finish(result)
 
     def _make_durable(self):
