@@ -28,6 +28,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import datetime
 import hashlib
 import json
@@ -174,6 +175,37 @@ def release_migration_lock(conn, dbname, schema="public", table="migrations_log"
         cur.execute("SELECT pg_catalog.pg_advisory_unlock_shared(%s)", (lock_key(dbname, schema, table),))
 
 
+@contextlib.contextmanager
+def migration_lock_shared(conninfo, lock_wait, schema="public", table="migrations_log"):
+    """Hold pg_migrate's lock in shared mode on a connection of its own for the body; yields
+    (that connection, seconds waited). Released, and the connection closed, also on errors."""
+    dbname = conninfo["dbname"]
+    conn = _connect(conninfo)
+    try:
+        waited = hold_migration_lock(conn, dbname, lock_wait, schema, table)
+        try:
+            yield conn, waited
+        finally:
+            release_migration_lock(conn, dbname, schema, table)
+    finally:
+        conn.close()
+
+
+@contextlib.contextmanager
+def new_backup_dir(dest):
+    """Create ``dest`` for a new backup set; remove it again when the backup fails."""
+    if os.path.exists(os.path.join(dest, METADATA_FILE)):
+        raise BackupError("%s already holds a backup set; choose a new directory" % dest)
+    created = not os.path.exists(dest)
+    os.makedirs(dest, mode=0o700, exist_ok=True)
+    try:
+        yield dest
+    except BaseException:
+        if created:
+            shutil.rmtree(dest, ignore_errors=True)
+        raise
+
+
 def database_facts(cur, schema="public", log_table="migrations_log", checksums=True, tables=None):
     """What a restore must reproduce: schema version, migration state, extensions, per-table
     row counts (and data checksums). Reads only."""
@@ -262,7 +294,8 @@ def pick_latest(root):
             meta = _read_metadata(candidate)
         except BackupError:
             continue
-        found.append((meta["taken_at"], candidate))
+        if meta.get("taken_at"):  # a set whose backup did not finish has none
+            found.append((parse_time(meta["taken_at"]), candidate))
     if not found:
         raise BackupError("no backup set under %s; take one first (restore_drill_backup: '' takes one)" % root)
     return max(found)[1]
@@ -280,34 +313,25 @@ def _connect(conninfo, autocommit=True):
 def take_logical(conninfo, bindir, dest, lock_wait=60.0, checksums=True, schema="public", log_table="migrations_log"):
     """pg_dump -Fc of one database on a snapshot whose counts and checksums go into backup.json."""
     dbname = conninfo["dbname"]
-    if os.path.exists(os.path.join(dest, METADATA_FILE)):
-        raise BackupError("%s already holds a backup set; choose a new directory" % dest)
-    os.makedirs(dest, mode=0o700, exist_ok=True)
     started = time.monotonic()
-    lock_conn = _connect(conninfo)
-    snap_conn = None
-    try:
-        waited = hold_migration_lock(lock_conn, dbname, lock_wait, schema, log_table)
+    with new_backup_dir(dest), migration_lock_shared(conninfo, lock_wait, schema, log_table) as (_lock, waited):
         snap_conn = _connect(conninfo, autocommit=False)
-        snap_conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
-        with snap_conn.cursor() as cur:
-            cur.execute("SELECT pg_catalog.pg_export_snapshot()")
-            snapshot = cur.fetchone()[0]
-            facts = database_facts(cur, schema, log_table, checksums=checksums)
-        refuse_half_migrated(facts, dbname)
-        dump = os.path.join(dest, DUMP_FILE)
-        run_tool(bindir, ["pg_dump", "-Fc", "--snapshot=" + snapshot, "-f", dump], conninfo, what="pg_dump of %s" % dbname)
-        roles = os.path.join(dest, ROLES_FILE)
-        run_tool(bindir, ["pg_dumpall", "--roles-only", "--no-role-passwords", "-f", roles],
-                 dict(conninfo, dbname="postgres") if conninfo.get("dbname") else conninfo, what="pg_dumpall --roles-only")
-        snap_conn.rollback()
-    finally:
-        if snap_conn is not None:
-            snap_conn.close()
         try:
-            release_migration_lock(lock_conn, dbname, schema, log_table)
+            snap_conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
+            with snap_conn.cursor() as cur:
+                cur.execute("SELECT pg_catalog.pg_export_snapshot()")
+                snapshot = cur.fetchone()[0]
+                facts = database_facts(cur, schema, log_table, checksums=checksums)
+            refuse_half_migrated(facts, dbname)
+            dump = os.path.join(dest, DUMP_FILE)
+            run_tool(bindir, ["pg_dump", "-Fc", "--snapshot=" + snapshot, "-f", dump], conninfo,
+                     what="pg_dump of %s" % dbname)
+            roles = os.path.join(dest, ROLES_FILE)
+            run_tool(bindir, ["pg_dumpall", "--roles-only", "--no-role-passwords", "-f", roles],
+                     dict(conninfo, dbname="postgres"), what="pg_dumpall --roles-only")
+            snap_conn.rollback()
         finally:
-            lock_conn.close()
+            snap_conn.close()
     meta = dict(format=FORMAT_VERSION, method="logical", database=dbname, taken_at=facts["read_at"], source=facts,
                 lock_waited_seconds=waited, seconds=round(time.monotonic() - started, 2),
                 files={DUMP_FILE: dict(sha256=sha256_file(dump), bytes=os.path.getsize(dump)),
@@ -333,22 +357,22 @@ def take_physical(conninfo, bindir, dest, archive_dir, lock_wait=60.0, checksums
         raise BackupError("the source server does not archive its WAL (archive_mode=%s, archive_command=%r): a physical "
                           "backup could only restore to its end point. Set archive_mode=on and an archive_command that "
                           "copies to %s" % (mode, command, archive_dir))
-    os.makedirs(dest, mode=0o700, exist_ok=True)
-    started = time.monotonic()
-    base = os.path.join(dest, BASE_DIR)
-    run_tool(bindir, ["pg_basebackup", "-D", base, "-Fp", "-X", "stream", "-c", "fast", "--label", "sensa-restore-drill"],
-             conninfo, what="pg_basebackup")
-    meta = dict(format=FORMAT_VERSION, method="physical", database=dbname, archive_dir=os.path.abspath(archive_dir),
-                base_seconds=round(time.monotonic() - started, 2), marks=[],
-                files={"base/backup_manifest": dict(sha256=sha256_file(os.path.join(base, "backup_manifest")))})
-    write_metadata(dest, meta)
-    mark = add_mark(conninfo, dest, name=mark_name or "sensa_drill_%s" % now_utc().strftime("%Y%m%dT%H%M%S"),
-                    lock_wait=lock_wait, checksums=checksums, schema=schema, log_table=log_table)
-    meta = read_metadata(dest)
-    meta["taken_at"] = mark["time"]
-    meta["source"] = mark["facts"]
-    meta["seconds"] = round(time.monotonic() - started, 2)
-    write_metadata(dest, meta)
+    with new_backup_dir(dest):
+        started = time.monotonic()
+        base = os.path.join(dest, BASE_DIR)
+        run_tool(bindir, ["pg_basebackup", "-D", base, "-Fp", "-X", "stream", "-c", "fast", "--label", "sensa-restore-drill"],
+                 conninfo, what="pg_basebackup")
+        meta = dict(format=FORMAT_VERSION, method="physical", database=dbname, archive_dir=os.path.abspath(archive_dir),
+                    base_seconds=round(time.monotonic() - started, 2), marks=[],
+                    files={"base/backup_manifest": dict(sha256=sha256_file(os.path.join(base, "backup_manifest")))})
+        write_metadata(dest, meta)
+        mark = add_mark(conninfo, dest, name=mark_name or "sensa_drill_%s" % now_utc().strftime("%Y%m%dT%H%M%S"),
+                        lock_wait=lock_wait, checksums=checksums, schema=schema, log_table=log_table)
+        meta = read_metadata(dest)
+        meta["taken_at"] = mark["time"]
+        meta["source"] = mark["facts"]
+        meta["seconds"] = round(time.monotonic() - started, 2)
+        write_metadata(dest, meta)
     return meta
 
 
@@ -362,31 +386,24 @@ def add_mark(conninfo, backup_dir, name, lock_wait=60.0, checksums=True, schema=
     if any(m["name"] == name for m in meta["marks"]):
         raise BackupError("%s already has a mark named %s" % (backup_dir, name))
     dbname = conninfo["dbname"]
-    lock_conn = _connect(conninfo)
-    conn = None
-    try:
-        hold_migration_lock(lock_conn, dbname, lock_wait, schema, log_table)
+    with migration_lock_shared(conninfo, lock_wait, schema, log_table) as (lock_conn, _waited):
         conn = _connect(conninfo, autocommit=False)
-        with conn.cursor() as cur:
-            cur.execute(TABLES_SQL, {"schema": schema})
-            tables = [r[0] for r in cur.fetchall()]
-            if tables:
-                cur.execute("LOCK TABLE %s IN SHARE MODE" % ", ".join(
-                    "%s.%s" % (quote_ident(schema), quote_ident(t)) for t in tables))
-            facts = database_facts(cur, schema, log_table, checksums=checksums, tables=tables)
-            refuse_half_migrated(facts, dbname)
-            cur.execute("SELECT pg_catalog.pg_create_restore_point(%s)::text, clock_timestamp()", (name,))
-            lsn, at = cur.fetchone()
-        conn.commit()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(TABLES_SQL, {"schema": schema})
+                tables = [r[0] for r in cur.fetchall()]
+                if tables:
+                    cur.execute("LOCK TABLE %s IN SHARE MODE" % ", ".join(
+                        "%s.%s" % (quote_ident(schema), quote_ident(t)) for t in tables))
+                facts = database_facts(cur, schema, log_table, checksums=checksums, tables=tables)
+                refuse_half_migrated(facts, dbname)
+                cur.execute("SELECT pg_catalog.pg_create_restore_point(%s)::text, clock_timestamp()", (name,))
+                lsn, at = cur.fetchone()
+            conn.commit()
+        finally:
+            conn.close()
         with lock_conn.cursor() as cur:
             cur.execute("SELECT pg_catalog.pg_switch_wal()")
-    finally:
-        if conn is not None:
-            conn.close()
-        try:
-            release_migration_lock(lock_conn, dbname, schema, log_table)
-        finally:
-            lock_conn.close()
     mark = dict(name=name, lsn=lsn, time=isoformat(at), facts=facts)
     meta["marks"].append(mark)
     write_metadata(backup_dir, meta)
@@ -503,11 +520,8 @@ def replace_database(conninfo, bindir, backup_dir, lock_wait=60.0):
     finally:
         conn.close()
     if exists:
-        lock_conn = _connect(dict(conninfo, dbname=dbname))
-        try:
-            hold_migration_lock(lock_conn, dbname, lock_wait)
-        finally:
-            lock_conn.close()
+        with migration_lock_shared(dict(conninfo, dbname=dbname), lock_wait):
+            pass  # a running migration makes this refuse; none can start during the short drop below
     proc = subprocess.run([os.path.join(bindir, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=0", "-f",
                            os.path.join(backup_dir, ROLES_FILE)], capture_output=True, text=True, env=libpq_env(admin),
                           check=False)
