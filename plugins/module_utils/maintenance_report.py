@@ -257,8 +257,8 @@ def statements(cursor, config, database=None):
         return dict(status="not available on this server: pg_stat_statements is not in shared_preload_libraries "
                            "(RDS: the parameter group; restart needed)", slowest=[], most_frequent=[])
     if schema is None:
-        return dict(status=NOT_IN_THIS_DATABASE + ": CREATE EXTENSION pg_stat_statements (once, in this database or "
-                           "in postgres, as the owner or RDS master user)", slowest=[], most_frequent=[])
+        hint = "CREATE EXTENSION pg_stat_statements (once, in this database or in postgres, as the owner or RDS master user)"
+        return dict(status=NOT_IN_THIS_DATABASE + ": " + hint, slowest=[], most_frequent=[])
     cursor.execute("SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
                    ('"%s".pg_stat_statements' % schema.replace('"', '""'),))
     present = set(r[0] for r in cursor.fetchall())
