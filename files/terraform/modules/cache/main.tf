@@ -61,7 +61,6 @@ resource "aws_secretsmanager_secret_version" "auth_token" {
 }
 
 resource "aws_elasticache_replication_group" "main" {
-  #checkov:skip=CKV2_AWS_50:Failover is a variable: on in production, off for the one-node development cache (asserted by tests/unit/terraform).
   replication_group_id = local.identifier
   description          = "Sensa cache of ${var.name_prefix}"
   engine               = "redis"

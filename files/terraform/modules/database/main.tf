@@ -3,10 +3,12 @@
 # Manager (encrypted with our key); the playbooks read it from there.
 
 data "aws_partition" "current" {}
+data "aws_caller_identity" "current" {}
 
 locals {
-  identifier = "${var.name_prefix}-db"
-  port       = 5432
+  identifier  = "${var.name_prefix}-db"
+  port        = 5432
+  log_exports = ["postgresql", "upgrade"]
 }
 
 resource "aws_db_subnet_group" "main" {
@@ -18,7 +20,7 @@ resource "aws_db_subnet_group" "main" {
 
 resource "aws_security_group" "database" {
   name        = "${local.identifier}-sg"
-  description = "PostgreSQL: only from the application service and the operator networks"
+  description = "PostgreSQL: only from the application service and the SSM bastion"
   vpc_id      = var.vpc_id
   tags        = merge(var.tags, { Name = "${local.identifier}-sg" })
 }
@@ -34,19 +36,21 @@ resource "aws_vpc_security_group_ingress_rule" "from_clients" {
   tags                         = var.tags
 }
 
-resource "aws_vpc_security_group_ingress_rule" "from_admin" {
-  for_each          = toset(var.admin_cidr_blocks)
-  security_group_id = aws_security_group.database.id
-  description       = "PostgreSQL from the operator network ${each.value}"
-  ip_protocol       = "tcp"
-  from_port         = local.port
-  to_port           = local.port
-  cidr_ipv4         = each.value
-  tags              = var.tags
+# Operators reach PostgreSQL only through the SSM bastion (a port forward): its security
+# group, never a network range.
+resource "aws_vpc_security_group_ingress_rule" "from_bastion" {
+  security_group_id            = aws_security_group.database.id
+  description                  = "PostgreSQL from the SSM bastion"
+  ip_protocol                  = "tcp"
+  from_port                    = local.port
+  to_port                      = local.port
+  referenced_security_group_id = var.bastion_security_group_id
+  tags                         = var.tags
 }
 
 resource "aws_db_parameter_group" "main" {
-  name        = "${local.identifier}-pg15"
+  # name_prefix: a change that replaces the group creates the new one first.
+  name_prefix = "${local.identifier}-pg15-"
   family      = "postgres15"
   description = "TLS only, slow-statement logging, pg_stat_statements"
   tags        = var.tags
@@ -101,6 +105,12 @@ data "aws_iam_policy_document" "monitoring_assume" {
       type        = "Service"
       identifiers = ["monitoring.rds.amazonaws.com"]
     }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
   }
 }
 
@@ -115,9 +125,16 @@ resource "aws_iam_role_policy_attachment" "monitoring" {
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 }
 
+# The log groups RDS exports to, created here with retention and the stack's key.
+resource "aws_cloudwatch_log_group" "exports" {
+  for_each          = toset(local.log_exports)
+  name              = "/aws/rds/instance/${local.identifier}/${each.value}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
 resource "aws_db_instance" "main" {
-  #checkov:skip=CKV_AWS_157:Multi-AZ is a variable: true in production, false in the cost-optimised development root (asserted by tests/unit/terraform).
-  #checkov:skip=CKV_AWS_293:Deletion protection is a variable: true in production, false in development so a developer can tear down (asserted by tests/unit/terraform).
   identifier     = local.identifier
   engine         = "postgres"
   engine_version = var.engine_version
@@ -147,13 +164,15 @@ resource "aws_db_instance" "main" {
   allow_major_version_upgrade         = false
   apply_immediately                   = false
 
-  backup_retention_period   = var.backup_retention_days
-  backup_window             = var.backup_window
-  maintenance_window        = var.maintenance_window
-  copy_tags_to_snapshot     = true
-  deletion_protection       = var.deletion_protection
-  skip_final_snapshot       = var.skip_final_snapshot
-  final_snapshot_identifier = "${local.identifier}-final"
+  backup_retention_period = var.backup_retention_days
+  backup_window           = var.backup_window
+  maintenance_window      = var.maintenance_window
+  copy_tags_to_snapshot   = true
+  deletion_protection     = var.deletion_protection
+  skip_final_snapshot     = var.skip_final_snapshot
+  # Unique per instance (the time of its first plan), so a recreated database never collides
+  # with the final snapshot of its predecessor.
+  final_snapshot_identifier = "${local.identifier}-final-${formatdate("YYYYMMDDhhmmss", plantimestamp())}"
   delete_automated_backups  = !var.deletion_protection
 
   performance_insights_enabled          = true
@@ -161,11 +180,16 @@ resource "aws_db_instance" "main" {
   performance_insights_retention_period = var.performance_insights_retention_days
   monitoring_interval                   = var.monitoring_interval
   monitoring_role_arn                   = aws_iam_role.monitoring.arn
-  enabled_cloudwatch_logs_exports       = ["postgresql", "upgrade"]
+  enabled_cloudwatch_logs_exports       = local.log_exports
 
   tags = merge(var.tags, { Name = local.identifier })
 
+  # RDS would create the log groups itself, unencrypted and kept forever.
+  depends_on = [aws_cloudwatch_log_group.exports]
+
   lifecycle {
+    ignore_changes = [final_snapshot_identifier]
+
     precondition {
       condition     = var.max_allocated_storage > var.allocated_storage
       error_message = "max_allocated_storage must exceed allocated_storage for storage autoscaling."

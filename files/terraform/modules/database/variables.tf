@@ -28,18 +28,9 @@ variable "client_security_group_ids" {
   type        = list(string)
 }
 
-variable "admin_cidr_blocks" {
-  description = "Operator networks (VPN, bastion) allowed to reach PostgreSQL. Never 0.0.0.0/0."
-  type        = list(string)
-  default     = []
-
-  validation {
-    condition = alltrue([
-      for cidr in var.admin_cidr_blocks :
-      can(cidrhost(cidr, 0)) && !contains(["0.0.0.0/0", "::/0"], cidr) && tonumber(split("/", cidr)[1]) >= 16
-    ])
-    error_message = "admin_cidr_blocks must be valid IPv4 CIDRs of /16 or narrower; 0.0.0.0/0 is refused."
-  }
+variable "bastion_security_group_id" {
+  description = "Security group of the SSM bastion, the operators' only way to PostgreSQL."
+  type        = string
 }
 
 variable "kms_key_arn" {
@@ -204,4 +195,15 @@ variable "tags" {
   description = "Tags applied to every resource of the module."
   type        = map(string)
   default     = {}
+}
+
+variable "log_retention_days" {
+  description = "Retention of the exported PostgreSQL and upgrade logs in CloudWatch Logs (a year: audit needs it)."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ...)."
+  }
 }

@@ -56,15 +56,38 @@ variable "db_max_connections_threshold" {
   }
 }
 
-variable "db_replica_lag_threshold_seconds" {
-  description = "Alarm when ReplicaLag exceeds this many seconds."
+variable "db_freeable_memory_threshold_bytes" {
+  description = "Alarm when the database's freeable memory falls below this many bytes."
   type        = number
-  default     = 60
+  default     = 268435456
 
   validation {
-    condition     = var.db_replica_lag_threshold_seconds > 0
-    error_message = "db_replica_lag_threshold_seconds must be positive."
+    condition     = var.db_freeable_memory_threshold_bytes > 0
+    error_message = "db_freeable_memory_threshold_bytes must be positive."
   }
+}
+
+variable "db_latency_threshold_seconds" {
+  description = "Alarm when the database's average read or write latency exceeds this many seconds."
+  type        = number
+  default     = 0.05
+
+  validation {
+    condition     = var.db_latency_threshold_seconds > 0
+    error_message = "db_latency_threshold_seconds must be positive."
+  }
+}
+
+variable "cache_node_count" {
+  description = "Nodes of the Redis replication group (each gets its own alarms)."
+  type        = number
+  default     = 1
+}
+
+variable "ecs_min_running_tasks" {
+  description = "Alarm when fewer application tasks than this are running."
+  type        = number
+  default     = 1
 }
 
 variable "cache_replication_group_id" {
