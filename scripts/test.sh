@@ -3,7 +3,7 @@
 # its runner's own closing line; the last line of this script counts the stages.
 #
 #   ruff -> ansible-lint + yamllint -> ansible-test sanity -> unit tests
-#   -> integration tests on each available engine -> Molecule scenarios
+#   -> integration tests on each available engine -> real Terraform -> Molecule scenarios
 #
 # Set SENSA_SKIP_SYSTEM_ENGINE=1 to skip provisioning Debian's PostgreSQL 15 engine.
 set -uo pipefail
@@ -67,8 +67,22 @@ for engine in "${engines[@]}"; do
   engines_ran+=("$engine")
 done
 
+# Real Terraform (scripts/terraform-stage.sh, tests/terraform): the CLI on PATH and the
+# hashicorp/aws provider from a filesystem mirror, against moto. A machine without them
+# reports "not run" and why; under CI (CI or SENSA_REQUIRE_TERRAFORM=1) that is a failure.
+terraform_probe=$(PYTHONPATH=tests python -m support.terraform_cli)
+terraform_ok=$?
+if [[ $terraform_ok -eq 0 ]]; then
+  SENSA_PG_ENGINE=${engines[-1]} stage terraform bash scripts/terraform-stage.sh
+elif [[ -n ${CI:-} || ${SENSA_REQUIRE_TERRAFORM:-0} == 1 ]]; then
+  failed+=("terraform: $terraform_probe")
+else
+  not_run+=("terraform stage and molecule[provision]: $terraform_probe")
+fi
+
 for scenario in molecule/*/; do
   scenario=$(basename "$scenario")
+  [[ $scenario == provision && $terraform_ok -ne 0 ]] && continue  # real Terraform: see above
   # A scenario's state (e.g. "prepared") outlives its run; start every run from nothing.
   molecule reset -s "$scenario" >/dev/null 2>&1 || true
   stage "molecule[$scenario]" molecule test -s "$scenario"
@@ -78,6 +92,7 @@ echo
 echo "=== summary ==="
 echo "engines that ran the integration suite: ${engines_ran[*]:-none}"
 for reason in "${engines_not[@]}"; do echo "engine not run: $reason"; done
+echo "terraform: $terraform_probe"
 for reason in "${not_run[@]}"; do echo "not run: $reason"; done
 for name in "${passed[@]}"; do echo "passed: $name"; done
 for name in "${failed[@]}"; do echo "FAILED: $name"; done
