@@ -42,6 +42,8 @@ is bridged here, in the emulator, never in files/terraform. Each gap, and why:
     bastion (associate_public_ip_address = false). No address, no Association here.
 15. Security groups given in the primary network interface of RunInstances are not the
     instance's security groups (the provider reads vpc_security_group_ids from those).
+16. The RDS-managed master secret always holds the user "admin" and one fixed password:
+    here it holds the instance's master user name and a random password, as RDS's does.
 
 Gaps 4-8 would otherwise show as changes in every plan after an apply (the provider reads
 back something other than what it wrote); with them bridged, a second plan is empty.
@@ -74,6 +76,7 @@ GAPS = (
     "ElastiCache replication groups get NumCacheClusters members, with their security groups",
     "a network interface without a public address has no Association",
     "an instance's security groups include those of its primary network interface",
+    "the RDS-managed master secret holds the instance's master user and a random password",
 )
 
 
@@ -144,6 +147,15 @@ def _patch_moto():
         return reservation
 
     InstanceBackend.run_instances = run_instances_with_nic_groups
+
+    import json
+
+    from moto.rds.models import MasterUserSecret
+
+    def secret_string(self):  # gap 16
+        return json.dumps({"username": self.resource.master_username, "password": uuid.uuid4().hex})
+
+    MasterUserSecret._generate_secret_string = secret_string
     _patch_round_trips()
 
 
