@@ -85,10 +85,8 @@ def stack(moto_url, terraform_tools, pg_server, pg_engine, tmp_path_factory):
     pg_server.create_database(database)
     made = Stack(moto_url, terraform_tools, pg_server, database, tmp_path_factory.mktemp("role"))
     made.more = {"pg_extensions_uuid_ossp_required": False} if pg_engine == "embedded" else {}  # embedded has no uuid-ossp
-    try:
-        yield made
-    finally:
-        pg_server.drop_database(database)
+    yield made
+    pg_server.drop_database(database)
 
 
 def flat(result):
