@@ -29,16 +29,21 @@ def start(log_path, timeout=30, detach=False):
     with open(log_path, "w") as log:
         proc = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=detach)
+    return proc, wait_until_answering(proc, port, timeout, log_path, "moto_server")
+
+
+def wait_until_answering(proc, port, timeout, log_path, what):
+    """The URL of a just-started moto on ``port`` once it answers; stops it and raises if it never does."""
     url = "http://127.0.0.1:%d" % port
     deadline = time.monotonic() + timeout
     while True:
         try:
             urllib.request.urlopen(url + "/moto-api/", timeout=1)  # noqa: S310 - fixed loopback URL
-            return proc, url
+            return url
         except Exception:  # noqa: BLE001 - not up yet
             if time.monotonic() > deadline or proc.poll() is not None:
                 stop(proc)
-                raise RuntimeError("moto_server did not start on %s (log: %s)" % (url, log_path))
+                raise RuntimeError("%s did not start on %s (log: %s)" % (what, url, log_path))
             time.sleep(0.2)
 
 

@@ -54,8 +54,6 @@ Run as a script, this module patches moto and then serves it like moto_server do
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 
 from support import moto_server
@@ -274,17 +272,7 @@ def start(log_path, timeout=30, detach=False):
         proc = subprocess.Popen(
             [sys.executable, "-m", "support.terraform_moto", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=detach
         )
-    url = "http://127.0.0.1:%d" % port
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1)  # noqa: S310 - fixed loopback URL
-            return proc, url
-        except Exception:  # noqa: BLE001 - not up yet
-            if time.monotonic() > deadline or proc.poll() is not None:
-                moto_server.stop(proc)
-                raise RuntimeError("patched moto did not start on %s (log: %s)" % (url, log_path))
-            time.sleep(0.2)
+    return proc, moto_server.wait_until_answering(proc, port, timeout, log_path, "patched moto")
 
 
 def _serialise_requests():
