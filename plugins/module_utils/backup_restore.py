@@ -488,7 +488,7 @@ def _psql_file(cluster, path, dbname="postgres"):
     return [line for line in proc.stderr.splitlines() if "ERROR:" in line]
 
 
-def restore_logical(backup_dir, meta, cluster):
+def restore_logical(backup_dir, cluster):
     """initdb + start a scratch cluster, create the roles, pg_restore --create the database."""
     cluster.init()
     cluster.start()

@@ -26,9 +26,6 @@ try:
 except ImportError:  # the module reports the missing library before using this file
     quote_ident = None
 
-KINDS = ("migrate", "rollback", "fix", "baseline", "repair")
-STATUSES = ("running", "success", "failed")
-
 # {schema} and {table} are quoted identifiers supplied by the module.
 CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS {schema}.{table} (

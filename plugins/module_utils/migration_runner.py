@@ -96,10 +96,7 @@ class MigrationFailed(MigrationError):
 class RunOptions:
     def __init__(self, schema="public", table="migrations_log", session_role=None, lock_wait=60.0,
                  lock_timeout="5s", statement_timeout="0", lock_retries=5, retry_backoff=0.5,
-                 out_of_order=False, controller_user=None, controller_host=None, check_mode=False,
-                 require_rollback=None):
-        # require_rollback is accepted (and ignored) for 1.0 callers: discover() decides it.
-        del require_rollback
+                 out_of_order=False, controller_user=None, controller_host=None, check_mode=False):
         self.schema = schema
         self.table = table
         self.session_role = session_role

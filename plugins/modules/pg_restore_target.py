@@ -206,7 +206,7 @@ def main():
     start = time.monotonic()
     try:
         if meta["method"] == "logical":
-            backup_restore.restore_logical(backup, meta, cluster)
+            backup_restore.restore_logical(backup, cluster)
         else:
             backup_restore.restore_physical(backup, meta, cluster, target_time=params["recovery_target_time"],
                                             target_name=None if params["recovery_target_time"] else target_name,

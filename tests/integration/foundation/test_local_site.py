@@ -8,7 +8,7 @@ from ansible_collections.sensa.infra.plugins.module_utils.pg_cluster import Clus
 from support.ansible_run import run_playbook
 
 
-def test_site_yml_local_twice_then_stop(pg_engine, repo_root):
+def test_site_yml_local_twice_then_stop(pg_engine):
     state = tempfile.mkdtemp(prefix="sensa-local-")
     extra = {"sensa_local_dir": state, "local_postgres_engine": pg_engine}
     try:

@@ -63,7 +63,7 @@ def apply_migrations(db, path):
         conn.autocommit = autocommit
         return conn
 
-    options = RunOptions(session_role="sensa_migrator", controller_user="pytest", require_rollback=False)
+    options = RunOptions(session_role="sensa_migrator", controller_user="pytest")
     return Runner(connect, discover(path, require_rollback=False), options).run("applied")
 
 

@@ -23,10 +23,10 @@ class MigrationTree:
         self.path = os.path.join(self.root, "migrations")
         os.makedirs(self.path, exist_ok=True)
 
-    def add(self, version, name, up, down="SELECT 1;\n", raw=False):
-        self.write("%s_%s.sql" % (version, name), up, raw)
+    def add(self, version, name, up, down="SELECT 1;\n"):
+        self.write("%s_%s.sql" % (version, name), up)
         if down is not None:
-            self.write("%s_rollback.sql" % version, down, raw)
+            self.write("%s_rollback.sql" % version, down)
         return self
 
     def location(self, name):
@@ -36,7 +36,7 @@ class MigrationTree:
             return os.path.join(self.root, name)
         return os.path.join(self.path, name)
 
-    def write(self, name, text, raw=False):
+    def write(self, name, text):
         full = self.location(name)
         os.makedirs(os.path.dirname(full), exist_ok=True)
         with open(full, "wb") as handle:

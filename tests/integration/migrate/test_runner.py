@@ -201,7 +201,7 @@ def test_crlf_and_bom_variants_are_not_drift(pg_db, tree):
     text = "CREATE TABLE nl (id int);\nCOMMENT ON TABLE nl IS 'x';\n"
     tree.add("20250101_0001", "nl", text)
     migrate(pg_db, tree)
-    tree.add("20250101_0001", "nl", b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode(), raw=True)
+    tree.add("20250101_0001", "nl", b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
     result = migrate(pg_db, tree)
     assert not result["changed"] and result["drift"] == []
 

@@ -61,7 +61,7 @@ def test_logical_round_trip_has_identical_per_table_checksums(source, tmp_path):
     target = pg_cluster.Cluster(os.path.join(short, "target"), engine=cluster.engine)
     try:
         backup_restore.check_files(str(tmp_path / "set"), meta, target.bindir)
-        backup_restore.restore_logical(str(tmp_path / "set"), meta, target)
+        backup_restore.restore_logical(str(tmp_path / "set"), target)
         assert table_checksums(target) == before
     finally:
         target.destroy()

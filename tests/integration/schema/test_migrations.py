@@ -28,9 +28,9 @@ def create_module_log(db):
                        (migration_log.CREATE_TABLE, migration_log.CREATE_INDEX, migration_log.CREATE_STATE_VIEW)))
 
 
-def test_seven_migrations_each_with_rollback():
+def test_eight_migrations_each_with_rollback():
     names = sorted(os.listdir(MIGRATIONS_DIR))
-    assert [v[-4:] for v in VERSIONS] == ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
+    assert [v[-4:] for v in VERSIONS] == ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"]
     for version, up, down in migration_files():
         assert down and os.path.basename(down) == version + "_rollback.sql", version
         for path in (up, down):
@@ -145,7 +145,7 @@ def test_migrations_log_matches_pg_migrate_ddl(pg_server, pg_db):
         pg_server.drop_database(name)
 
 
-def test_squawk_is_clean(repo_root):
+def test_squawk_is_clean():
     squawk = os.path.join(os.path.dirname(sys.executable), "squawk")
     if not os.path.exists(squawk):
         pytest.skip("squawk not installed in this virtualenv")

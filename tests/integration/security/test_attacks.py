@@ -177,7 +177,7 @@ def _guarded_columns(db):
     return sorted(out)
 
 
-def _different(cur, table, column, where, param):
+def _different(cur, table, column, where):
     cur.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s",
                 (table, column))
     ctype = cur.fetchone()[0]
@@ -201,7 +201,7 @@ def test_system_only_columns_are_refused_to_the_application(deployed, rows):
         own = rows["a"][table]
         where, param = pk_predicate(primary_key(deployed, table), own[:1])
         with as_app(deployed, deployed.world.users["a"]) as cur:
-            sql = _different(cur, table, column, where, param)
+            sql = _different(cur, table, column, where)
             refused, count, state = expect_refused(cur, sql, (param,))
             if not refused or state != "42501":
                 failures.append("%s.%s: %s (%s rows)" % (table, column, state or "accepted", count))

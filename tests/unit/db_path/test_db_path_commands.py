@@ -194,7 +194,7 @@ def test_process_start_alive_stop_and_state(tmp_path):
     assert not db_path.stop_process(proc.pid, argv)
 
 
-def test_wait_until_ready_reports_an_exited_tunnel(tmp_path):
+def test_wait_until_ready_reports_an_exited_tunnel():
     proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(255)"])
     reason = db_path.wait_until_ready(proc, db_path.free_local_port(), timeout=10)
     assert reason == "the tunnel process exited with status 255"
