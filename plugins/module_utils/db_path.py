@@ -183,12 +183,6 @@ def login_overrides(ssl_mode, local_port, local_host=LOOPBACK):
     return overrides, environment
 
 
-def free_local_port(host=LOOPBACK):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
 def probe_postgres(port, timeout=5.0, host=LOOPBACK):
     """None when a PostgreSQL server answers through host:port within ``timeout``, else the reason."""
     try:

@@ -99,9 +99,33 @@ def engine_unavailable_reason(engine):
 
 
 def free_port(host="127.0.0.1"):
+    """A TCP port nothing listens on at ``host`` right now (the one helper for every local server)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def read_state(directory, name):
+    """The JSON state file ``name`` in ``directory`` (engine, port, ...); {} when absent or unreadable."""
+    try:
+        with open(os.path.join(directory, name)) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return {}
+
+
+def write_state(directory, name, state):
+    with open(os.path.join(directory, name), "w") as handle:
+        json.dump(state, handle)
+
+
+def log_tail(path, lines=20):
+    """The last ``lines`` lines of a server's log file, "" when it cannot be read."""
+    try:
+        with open(path, errors="replace") as handle:
+            return "".join(handle.readlines()[-lines:])
+    except OSError:
+        return ""
 
 
 def _service_account():
@@ -144,7 +168,7 @@ class Cluster:
 
     def __init__(self, base, engine=None, port=None, superuser="postgres"):
         self.base = os.path.abspath(base)
-        state = self._read_state()
+        state = read_state(self.base, STATE_FILE)
         self.engine = engine or state.get("engine") or default_engine()
         if state.get("engine") and engine and state["engine"] != engine:
             raise ClusterError(
@@ -167,17 +191,6 @@ class Cluster:
     @property
     def logfile(self):
         return os.path.join(self.base, "server.log")
-
-    def _read_state(self):
-        try:
-            with open(os.path.join(self.base, STATE_FILE)) as handle:
-                return json.load(handle)
-        except (OSError, ValueError):
-            return {}
-
-    def _write_state(self):
-        with open(os.path.join(self.base, STATE_FILE), "w") as handle:
-            json.dump({"engine": self.engine, "port": self.port}, handle)
 
     # process helpers ---------------------------------------------------------------
     def _run(self, argv, **kwargs):
@@ -267,7 +280,7 @@ class Cluster:
                 "could not start PostgreSQL (%s) in %s: %s\n%s"
                 % (self.engine, self.datadir, result.stderr.strip(), self.log_tail())
             )
-        self._write_state()
+        write_state(self.base, STATE_FILE, {"engine": self.engine, "port": self.port})
         return True
 
     def stop(self, mode="fast"):
@@ -286,11 +299,7 @@ class Cluster:
         shutil.rmtree(self.base, ignore_errors=True)
 
     def log_tail(self, lines=20):
-        try:
-            with open(self.logfile, errors="replace") as handle:
-                return "".join(handle.readlines()[-lines:])
-        except OSError:
-            return ""
+        return log_tail(self.logfile, lines)
 
     # clients -----------------------------------------------------------------------
     def server_version(self):

@@ -26,7 +26,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 import shutil
 import signal
@@ -37,7 +36,10 @@ from ansible_collections.sensa.infra.plugins.module_utils.pg_cluster import (
     ClusterError,
     _service_account,
     free_port,
+    log_tail,
+    read_state,
     wait_for,
+    write_state,
 )
 
 PGBOUNCER_CANDIDATES = ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer")
@@ -64,7 +66,7 @@ class Pooler:
     def __init__(self, cluster_base, port=None, pool_size=10, max_client_conn=200):
         self.cluster = Cluster(cluster_base)
         self.dir = os.path.join(self.cluster.base, "pgbouncer")
-        state = self._read_state()
+        state = read_state(self.dir, STATE_FILE)
         self.port = int(port or state.get("port") or 0) or None
         self.pool_size = int(pool_size)
         self.max_client_conn = int(max_client_conn)
@@ -80,13 +82,6 @@ class Pooler:
     @property
     def logfile(self):
         return os.path.join(self.dir, "pgbouncer.log")
-
-    def _read_state(self):
-        try:
-            with open(os.path.join(self.dir, STATE_FILE)) as handle:
-                return json.load(handle)
-        except (OSError, ValueError):
-            return {}
 
     def pid(self):
         try:
@@ -146,8 +141,7 @@ class Pooler:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(text)
-        with open(os.path.join(self.dir, STATE_FILE), "w") as handle:
-            json.dump({"port": self.port}, handle)
+        write_state(self.dir, STATE_FILE, {"port": self.port})
         if os.geteuid() == 0:
             for path in [self.dir] + [os.path.join(self.dir, n) for n in os.listdir(self.dir)]:
                 os.chown(path, uid, gid)
@@ -187,8 +181,4 @@ class Pooler:
         return True
 
     def log_tail(self, lines=20):
-        try:
-            with open(self.logfile, errors="replace") as handle:
-                return "".join(handle.readlines()[-lines:])
-        except OSError:
-            return ""
+        return log_tail(self.logfile, lines)

@@ -234,6 +234,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.sensa.infra.plugins.module_utils import db_path as path_utils
+from ansible_collections.sensa.infra.plugins.module_utils.pg_cluster import free_port
 
 
 def _bastion(backend, params):
@@ -304,7 +305,7 @@ def open_path(module, state_file):
     attempts = 1 if params["local_port"] else 3
     reason = None
     for _attempt in range(attempts):
-        local_port = params["local_port"] or path_utils.free_local_port()
+        local_port = params["local_port"] or free_port()
         argv = _command(module, backend, local_port)
         description = path_utils.describe(backend, params["remote_host"], params["remote_port"], local_port,
                                           _bastion(backend, params))

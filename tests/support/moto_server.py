@@ -1,11 +1,16 @@
 """moto in server mode on 127.0.0.1: the AWS endpoint of every test (never real AWS)."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
+
+from support.collection import ensure_collection_link
+
+ensure_collection_link()
+
+from ansible_collections.sensa.infra.plugins.module_utils.pg_cluster import free_port  # noqa: E402
 
 # Dummy credentials moto accepts; real ones must never be needed by a test.
 AWS_TEST_ENV = {
@@ -14,12 +19,6 @@ AWS_TEST_ENV = {
     "AWS_DEFAULT_REGION": "eu-west-1",
     "AWS_EC2_METADATA_DISABLED": "true",
 }
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start(log_path, timeout=30, detach=False):

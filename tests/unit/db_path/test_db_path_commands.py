@@ -10,6 +10,7 @@ import time
 import pytest
 
 from ansible_collections.sensa.infra.plugins.module_utils import db_path
+from ansible_collections.sensa.infra.plugins.module_utils.pg_cluster import free_port
 
 DB = "sensa-dev-alice-db.abc123.eu-west-1.rds.amazonaws.com"
 
@@ -165,7 +166,7 @@ def test_probe_accepts_a_postgres_answer_and_names_anything_else():
     assert db_path.probe_postgres(serve_once(b"S"), timeout=5) is None
     assert "not PostgreSQL" in db_path.probe_postgres(serve_once(b"H"), timeout=5)
     assert "closed the connection" in db_path.probe_postgres(serve_once(None), timeout=5)
-    assert "nothing accepts connections" in db_path.probe_postgres(db_path.free_local_port(), timeout=2)
+    assert "nothing accepts connections" in db_path.probe_postgres(free_port(), timeout=2)
 
 
 def test_probe_of_a_silent_path_gives_up_after_its_timeout():
@@ -196,7 +197,7 @@ def test_process_start_alive_stop_and_state(tmp_path):
 
 def test_wait_until_ready_reports_an_exited_tunnel():
     proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(255)"])
-    reason = db_path.wait_until_ready(proc, db_path.free_local_port(), timeout=10)
+    reason = db_path.wait_until_ready(proc, free_port(), timeout=10)
     assert reason == "the tunnel process exited with status 255"
 
 
