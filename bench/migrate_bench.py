@@ -19,7 +19,7 @@ Every tool runs each file in its own transaction except the single psql. Ratios 
 single psql. Install the peers first: `bash bench/install_peers.sh` (a tool that is not
 installed is skipped and reported as such).
 
-Usage: .venv/bin/python bench/migrate_bench.py [--sizes 10,100,1000] [--engine embedded|system]
+Usage: .venv/bin/python bench/migrate_bench.py [--sizes 10,100,1000] [--repeat 3] [--engine embedded|system]
        [--tools pg_migrate,dbmate,sqitch,yoyo,psql_loop,psql_single] [--chart docs/benchmarks_migrate.png]
 Writes bench/results/migrate.json, the chart, and prints a Markdown table. Not a test.
 """
@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,7 +44,7 @@ from support.collection import ensure_collection_link  # noqa: E402
 ensure_collection_link()
 from ansible_collections.sensa.infra.plugins.module_utils import pg_cluster  # noqa: E402
 
-PLAYBOOK = os.path.join(REPO, "tests", "integration", "migrate", "playbooks", "pg_migrate.yml")
+PLAYBOOK = os.path.join(HERE, "playbooks", "pg_migrate.yml")
 PEERS = os.environ.get("SENSA_BENCH_PEERS", os.path.join(REPO, ".local", "bench-peers"))
 TOOLS = ("pg_migrate", "dbmate", "sqitch", "yoyo", "psql_loop", "psql_single")
 
@@ -89,15 +90,22 @@ def _timed(argv, **kwargs):
 
 
 # pg_migrate ---------------------------------------------------------------------------
-def run_pg_migrate(cluster, dbname, path, result_file):
+def run_pg_migrate(cluster, dbname, path):
+    """ansible-playbook running the module alone; its result comes from the json stdout callback,
+    so no task of the benchmark's own (writing a result file) is timed with it."""
     login = {"login_unix_socket": cluster.socket_dir, "login_port": cluster.port, "login_user": "postgres",
              "login_db": dbname}
-    extra = {"login": login, "migrate": {"path": path, "lint": "off"}, "result_file": result_file}
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
-    wall = _timed([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), PLAYBOOK, "-i", "localhost,",
-                   "-e", json.dumps(extra)], cwd=REPO, env=env)
-    with open(result_file) as handle:
-        result = json.load(handle)
+    extra = {"login": login, "migrate": {"path": path, "lint": "off"}}
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+    argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), PLAYBOOK, "-i", "localhost,",
+            "-e", json.dumps(extra)]
+    start = time.perf_counter()
+    proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError("ansible-playbook failed (exit %d): %s %s" % (proc.returncode, proc.stdout[-2000:],
+                                                                         proc.stderr[-2000:]))
+    result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
     return wall, result["elapsed_ms"] / 1000.0, len(result["applied"])
 
 
@@ -194,18 +202,15 @@ def table_count(cluster, dbname):
     return int(cluster.psql("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'bench_%'", dbname=dbname).strip())
 
 
-def measure(cluster, n, tools, work):
-    path = os.path.join(work, "m%d" % n, "migrations")
-    files = generate(path, n)
+def measure_once(cluster, n, tools, work, path, files):
     row = {"n": n}
     for tool in tools:
         dbname = "%s_%d" % (tool, n)
         cluster.create_database(dbname)
         if tool == "pg_migrate":
-            result_file = os.path.join(work, "result_%d.json" % n)
-            wall, own, applied = run_pg_migrate(cluster, dbname, path, result_file)
+            wall, own, applied = run_pg_migrate(cluster, dbname, path)
             assert applied == n, (applied, n)
-            noop_wall, noop_own, noop_applied = run_pg_migrate(cluster, dbname, path, result_file)
+            noop_wall, noop_own, noop_applied = run_pg_migrate(cluster, dbname, path)
             assert noop_applied == 0
             row.update(pg_migrate_s=wall, pg_migrate_own_s=own, pg_migrate_noop_s=noop_wall,
                        pg_migrate_noop_own_s=noop_own)
@@ -220,9 +225,25 @@ def measure(cluster, n, tools, work):
             row["%s_noop_s" % tool] = noop
         assert table_count(cluster, dbname) == n, (tool, n)  # every tool applied every file
         cluster.drop_database(dbname)
-    for key in list(row):
-        if key.endswith("_s"):
-            row[key] = round(row[key], 3)
+    return row
+
+
+def measure(cluster, n, tools, work, repeat=1):
+    """``repeat`` rounds of every tool in turn; each figure is the median of its rounds (the
+    rounds themselves are kept under ``samples``), each ratio the median's to the floor's."""
+    path = os.path.join(work, "m%d" % n, "migrations")
+    files = generate(path, n)
+    rounds = []
+    for k in range(repeat):
+        round_dir = os.path.join(work, "m%d" % n, "round%d" % k)  # each peer's own project files
+        os.makedirs(round_dir)
+        rounds.append(measure_once(cluster, n, tools, round_dir, path, files))
+    row = {"n": n, "repeat": repeat}
+    keys = [k for k in rounds[0] if k.endswith("_s")]
+    for key in keys:
+        row[key] = round(statistics.median(r[key] for r in rounds), 3)
+    if repeat > 1:
+        row["samples"] = {key: [round(r[key], 3) for r in rounds] for key in keys}
     floor = row.get("psql_single_s")
     if floor:
         for tool in tools:
@@ -265,6 +286,7 @@ def main():
     parser.add_argument("--sizes", default="10,100,1000")
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--engine", default=pg_cluster.default_engine())
+    parser.add_argument("--repeat", type=int, default=3, help="rounds per size; figures are medians (default 3)")
     parser.add_argument("--output", default=os.path.join(HERE, "results", "migrate.json"))
     parser.add_argument("--chart", default=os.path.join(REPO, "docs", "benchmarks_migrate.png"))
     parser.add_argument("--chart-only", action="store_true", help="redraw the chart from --output, run nothing")
@@ -291,7 +313,7 @@ def main():
         version = cluster.server_version()
         for n in sizes:
             load.append(os.getloadavg()[0])
-            rows.append(measure(cluster, n, tools, work))
+            rows.append(measure(cluster, n, tools, work, args.repeat))
             print(json.dumps(rows[-1]), flush=True)
     finally:
         cluster.destroy()
