@@ -18,8 +18,11 @@ import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GUIDELINES = os.path.join(REPO, "docs", "MIGRATION_GUIDELINES.md")
-VERSION = re.compile(r"^(\d{8})_(\d{4})_")
-DESCRIPTION = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+# The file names are pg_migrate's (plugins/module_utils/migration_files.py), read from the
+# committed collections/ link to this checkout.
+sys.path.insert(0, os.path.join(REPO, "collections"))
+
+from ansible_collections.sensa.infra.plugins.module_utils.migration_files import MIGRATION_RE, ROLLBACK_RE  # noqa: E402
 
 
 def templates(path=GUIDELINES):
@@ -37,13 +40,14 @@ def templates(path=GUIDELINES):
 
 def next_version(sql_dir, today):
     dates, sequences = [today], [0]
-    for folder in ("migrations", "rollbacks"):
+    for folder, pattern in (("migrations", MIGRATION_RE), ("rollbacks", ROLLBACK_RE)):
         directory = os.path.join(sql_dir, folder)
         for name in os.listdir(directory) if os.path.isdir(directory) else []:
-            match = VERSION.match(name)
+            match = pattern.match(name)
             if match:
-                dates.append(match.group(1))
-                sequences.append(int(match.group(2)))
+                date, sequence = match.group("version").split("_")
+                dates.append(date)
+                sequences.append(int(sequence))
     return "%s_%04d" % (max(dates), max(sequences) + 1)
 
 
@@ -53,7 +57,7 @@ def main(argv=None):
     parser.add_argument("--sql-dir", default=os.path.join(REPO, "files", "sql"))
     parser.add_argument("--date", default=datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d"))
     args = parser.parse_args(argv)
-    if not DESCRIPTION.match(args.description):
+    if not MIGRATION_RE.match("00000000_0000_%s.sql" % args.description):
         parser.error("description %r: use lower-case letters, digits and underscores (add_course_tags)" % args.description)
     if not re.match(r"^\d{8}$", args.date):
         parser.error("--date must be YYYYMMDD")

@@ -362,6 +362,7 @@ except ImportError:  # reported by HAS_PSYCOPG2 below
     DatabaseError = Exception
 
 from ansible_collections.sensa.infra.plugins.module_utils.migration_files import MigrationError, discover
+from ansible_collections.sensa.infra.plugins.module_utils.migration_lint import DEFAULT_EXCLUDED_RULES
 from ansible_collections.sensa.infra.plugins.module_utils.migration_lint import lint as run_lint
 from ansible_collections.sensa.infra.plugins.module_utils.migration_runner import (
     MigrationFailed,
@@ -504,10 +505,7 @@ def main():
         out_of_order=dict(type="bool", default=False),
         require_rollback=dict(type="bool", default=True),
         lint=dict(type="str", default="warn", choices=["off", "warn", "strict"]),
-        lint_exclude=dict(
-            type="list", elements="str",
-            default=["require-lock-timeout", "require-statement-timeout", "require-timeout-settings"],
-        ),
+        lint_exclude=dict(type="list", elements="str", default=list(DEFAULT_EXCLUDED_RULES)),
         squawk_path=dict(type="path"),
         controller_user=dict(type="str"),
         controller_host=dict(type="str"),

@@ -8,15 +8,17 @@ engine would (rightly) refuse to do.
 """
 
 import os
-import re
 import subprocess
 
-from support.collection import REPO_ROOT
+from support.collection import REPO_ROOT, ensure_collection_link
+
+ensure_collection_link()
+
+from ansible_collections.sensa.infra.plugins.module_utils.migration_files import MigrationError, discover  # noqa: E402
+from ansible_collections.sensa.infra.plugins.module_utils.migration_runner import Runner, RunOptions  # noqa: E402
 
 MIGRATIONS_DIR = os.path.join(REPO_ROOT, "files", "sql", "migrations")
 ROLLBACKS_DIR = os.path.join(REPO_ROOT, "files", "sql", "rollbacks")
-_UP = re.compile(r"^(?P<version>\d{8}_\d{4})_(?P<description>[a-z0-9][a-z0-9_]*)\.sql$")
-_DOWN = re.compile(r"^(?P<version>\d{8}_\d{4})_rollback\.sql$")
 
 
 class SchemaError(Exception):
@@ -24,17 +26,9 @@ class SchemaError(Exception):
 
 
 def migration_files(path=MIGRATIONS_DIR, rollbacks=ROLLBACKS_DIR):
-    """[(version, up_path, down_path_or_None)] in version order."""
-    ups, downs = {}, {}
-    for name in sorted(os.listdir(rollbacks)):
-        down = _DOWN.match(name)
-        if down:
-            downs[down.group("version")] = os.path.join(rollbacks, name)
-    for name in sorted(os.listdir(path)):
-        up = _UP.match(name)
-        if up:
-            ups[up.group("version")] = os.path.join(path, name)
-    return [(v, ups[v], downs.get(v)) for v in sorted(ups)]
+    """[(version, up_path, down_path_or_None)] in version order, read as pg_migrate reads them."""
+    return [(m.version, m.up.path, m.down.path if m.down else None)
+            for m in discover(path, rollbacks, require_rollback=False)]
 
 
 def versions():
@@ -64,9 +58,6 @@ def run_file(db, path, role=None):
 def _runner(db, role):
     import psycopg2
 
-    from ansible_collections.sensa.infra.plugins.module_utils.migration_files import discover
-    from ansible_collections.sensa.infra.plugins.module_utils.migration_runner import Runner, RunOptions
-
     def connect(autocommit):
         conn = psycopg2.connect(application_name="sensa.pg_migrate", **db.conninfo())
         conn.autocommit = autocommit
@@ -78,8 +69,6 @@ def _runner(db, role):
 def apply_schema(db, upto=None, role=None):
     """Apply pending migrations through pg_migrate up to and including ``upto`` (a version or
     a suffix like '0003'; None: all). Returns the versions applied."""
-    from ansible_collections.sensa.infra.plugins.module_utils.migration_files import MigrationError
-
     try:
         result = _runner(db, role).run("applied", _full(upto) if upto else None)
     except MigrationError as exc:
@@ -87,12 +76,9 @@ def apply_schema(db, upto=None, role=None):
     return [a["version"] for a in result["applied"]]
 
 
-def rollback_schema(db, down_to=None, role=None, applied_upto=None):
+def rollback_schema(db, down_to=None, role=None):
     """Roll back through pg_migrate, newest first, every applied migration newer than
-    ``down_to`` (None: all of them). ``applied_upto`` is accepted for symmetry with the
-    direct path: only applied versions are ever rolled back. Returns the versions rolled back."""
-    from ansible_collections.sensa.infra.plugins.module_utils.migration_files import MigrationError
-
+    ``down_to`` (None: all of them). Returns the versions rolled back."""
     try:
         result = _runner(db, role).run("rolled_back", _full(down_to) if down_to else "0")
     except MigrationError as exc:
