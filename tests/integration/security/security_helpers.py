@@ -133,6 +133,24 @@ def user_data_list(db):
         "SELECT table_name, app_privileges, ownership FROM public.sensa_user_data_tables()")}
 
 
+def unprotected_tables(db, login=APP_LOGIN):
+    """Tables of the public schema that ``login`` can read or write without forced row-level
+    security (enabled and forced): each one is a hole, whatever the list says."""
+    return [r[0] for r in db.query(
+        "SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') "
+        "AND NOT (c.relrowsecurity AND c.relforcerowsecurity) "
+        "AND (has_table_privilege(%(l)s, c.oid, 'SELECT') OR has_table_privilege(%(l)s, c.oid, 'INSERT') "
+        "     OR has_table_privilege(%(l)s, c.oid, 'UPDATE') OR has_table_privilege(%(l)s, c.oid, 'DELETE')) "
+        "ORDER BY 1", {"l": login})]
+
+
+def unlisted_user_tables(db):
+    """Tables with a foreign key to users (the shape of user data) missing from the one list."""
+    referencing = {r[0] for r in db.query(
+        "SELECT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f' AND confrelid = 'public.users'::regclass")}
+    return sorted(referencing - set(user_data_list(db)))
+
+
 def primary_key(db, table):
     return [r[0] for r in db.query(
         "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "

@@ -19,6 +19,8 @@ from security_helpers import (
     primary_key,
     rows_of_user,
     tables,
+    unlisted_user_tables,
+    unprotected_tables,
     user_data_list,
 )
 
@@ -40,16 +42,8 @@ def catalog(deployed):
 
 def test_every_table_the_application_can_reach_has_forced_rls(deployed, catalog):
     """The catalog side: RLS enabled and forced, or no privilege at all for the application login."""
-    bad = deployed.query(
-        "SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') "
-        "AND NOT (c.relrowsecurity AND c.relforcerowsecurity) "
-        "AND (has_table_privilege('sensa_app_a', c.oid, 'SELECT') OR has_table_privilege('sensa_app_a', c.oid, 'INSERT') "
-        "     OR has_table_privilege('sensa_app_a', c.oid, 'UPDATE') OR has_table_privilege('sensa_app_a', c.oid, 'DELETE'))")
-    assert bad == []
-    # Every table with a foreign key to users (the shape of user data) is in the one list.
-    user_tables = {r[0] for r in deployed.query(
-        "SELECT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f' AND confrelid = 'public.users'::regclass")}
-    assert user_tables <= set(catalog["listed"]), user_tables - set(catalog["listed"])
+    assert unprotected_tables(deployed) == []
+    assert unlisted_user_tables(deployed) == []
     assert len(catalog["rows_a"]) >= 12, "the seed should give user a rows in most tables: %s" % catalog["rows_a"]
 
 
