@@ -163,3 +163,113 @@ def server_info(target):
     info = dict(zip(keys, row))
     info["engine"] = target.cluster.engine
     return info
+
+
+class MemorySampler:
+    """Peak memory of this process (the loader) and of one PostgreSQL server, sampled from /proc.
+
+    A daemon thread reads, every ``interval`` seconds, this process's VmRSS and, for the
+    postmaster of ``datadir`` and every process whose parent it is (backends, parallel
+    workers, checkpointer, ...), RSS and PSS from /proc/<pid>/smaps_rollup. The sum of RSS
+    counts each shared page (shared_buffers, the dynamic shared memory of a parallel index
+    build) once per process that touched it, so it overstates; the sum of PSS divides each
+    shared page among its users, so it is the server's real footprint. Both peaks are
+    reported, with the peak number of server processes and of parallel workers seen.
+    Linux only; elsewhere ``peaks()`` says it could not sample.
+    """
+
+    def __init__(self, datadir, interval=0.5):
+        import threading
+
+        self.datadir = datadir
+        self.interval = interval
+        self.samples = 0
+        self.peak = {"loader_rss_bytes": 0, "server_rss_sum_bytes": 0, "server_pss_sum_bytes": 0,
+                     "server_processes": 0, "parallel_workers": 0}
+        self.error = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="memory-sampler", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        return False
+
+    def _postmaster(self):
+        with open(os.path.join(self.datadir, "postmaster.pid")) as handle:
+            return int(handle.readline())
+
+    @staticmethod
+    def _status_kib(pid, key):
+        with open("/proc/%d/status" % pid) as handle:
+            for line in handle:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+        return 0
+
+    @staticmethod
+    def _rollup_kib(pid):
+        out = {}
+        with open("/proc/%d/smaps_rollup" % pid) as handle:
+            for line in handle:
+                key = line.split(":", 1)[0]
+                if key in ("Rss", "Pss"):
+                    out[key] = int(line.split()[1])
+        return out
+
+    def _server_pids(self, postmaster):
+        pids = [postmaster]
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % entry) as handle:
+                    stat = handle.read()
+            except OSError:
+                continue
+            # pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'
+            if int(stat.rsplit(")", 1)[1].split()[1]) == postmaster:
+                pids.append(int(entry))
+        return pids
+
+    def sample(self):
+        loader = self._status_kib(os.getpid(), "VmRSS") * 1024
+        rss = pss = workers = 0
+        pids = self._server_pids(self._postmaster())
+        for pid in pids:
+            try:
+                roll = self._rollup_kib(pid)
+                if pid != pids[0]:
+                    with open("/proc/%d/cmdline" % pid, "rb") as handle:
+                        if b"parallel worker" in handle.read():
+                            workers += 1
+            except OSError:  # the process ended between listing and reading
+                continue
+            rss += roll.get("Rss", 0) * 1024
+            pss += roll.get("Pss", 0) * 1024
+        now = {"loader_rss_bytes": loader, "server_rss_sum_bytes": rss, "server_pss_sum_bytes": pss,
+               "server_processes": len(pids), "parallel_workers": workers}
+        for key, value in now.items():
+            self.peak[key] = max(self.peak[key], value)
+        self.samples += 1
+
+    def _loop(self):
+        while not self._stop.is_set():
+            try:
+                self.sample()
+            except (OSError, ValueError) as exc:
+                self.error = "%s: %s" % (type(exc).__name__, exc)
+                return
+            self._stop.wait(self.interval)
+
+    def peaks(self):
+        out = dict(self.peak, samples=self.samples, interval_s=self.interval)
+        for key in ("loader_rss_bytes", "server_rss_sum_bytes", "server_pss_sum_bytes"):
+            out[key.replace("_bytes", "_gib")] = round(self.peak[key] / 2 ** 30, 3)
+        if self.error:
+            out["error"] = self.error
+        return out

@@ -260,6 +260,8 @@ def latency(target, workload, calls=200, warmup=30, queries=QUERY_ORDER, log=pri
                         shapes.setdefault(name, [len(r) for r in rows[:1]])
         stats = {v: percentiles(s) for v, s in samples.items()}
         stats["rows_returned_mean"] = round(float(np.mean(rows_seen)), 2)
+        # every call's time (ms), for the growth analysis across scales (bootstrap of the p50)
+        stats["fn_samples_ms"] = [round(x * 1000.0, 4) for x in samples["fn"]]
         stats["empty_results"] = int(sum(1 for r in rows_seen if r == 0))
         on, off = stats["sql_rls"]["p50_ms"], stats["sql_off"]["p50_ms"]
         stats["rls_overhead_p50_ratio"] = round(on / off - 1.0, 3) if off else None
@@ -298,17 +300,49 @@ def _ids(conn, user, sql, params, ef=None):
     return [r[0] for r in rows], elapsed
 
 
-def recall(target, workload, queries=200, ef_values=(40, 100), log=print):
-    """recall@10 of the two similarity functions against an exact scan, per scope."""
+def recall_stats(values):
+    """Mean, minimum, 5th percentile and count under 0.8 of per-query recall@10."""
+    if not values:
+        return {"recall_at_10": None, "recall_min": None, "recall_p5": None, "queries_below_0_8": None}
+    a = np.array(values)
+    return {"recall_at_10": round(float(a.mean()), 4), "recall_min": round(float(a.min()), 2),
+            "recall_p5": round(float(np.percentile(a, 5)), 2), "queries_below_0_8": int((a < 0.8).sum())}
+
+
+def function_ef_search(target):
+    """The hnsw.ef_search each similarity function sets for itself (0008), or None."""
+    conn = target.superuser()
+    with conn.cursor() as cur:
+        cur.execute("SELECT p.proname, cfg FROM pg_proc AS p CROSS JOIN LATERAL unnest(p.proconfig) AS cfg "
+                    "WHERE p.pronamespace = 'public'::regnamespace AND cfg LIKE 'hnsw.ef_search=%'")
+        out = {name: int(cfg.split("=", 1)[1]) for name, cfg in cur.fetchall()}
+    conn.close()
+    return out
+
+
+def recall(target, workload, queries=200, ef_values=(40, 100, 400), log=print):
+    """recall@10 against an exact scan, per query: the two similarity functions as deployed, and the index alone.
+
+    Function scopes call find_similar_documents / find_similar_keywords as they are deployed
+    (since 0008 they run with their own hnsw.ef_search, which a caller's SET cannot change).
+    Index scopes run the bare ``ORDER BY embedding <=> q LIMIT 10`` over every row at each
+    ``ef_values`` (the index itself, no function, no filter), against the truth of the
+    matching every-row function scope (same query vectors, same rows)."""
     exact_opts = "-c enable_indexscan=off"  # set before any call, so no cached plan predates it
     scopes = {
-        # every row visible (superuser bypasses RLS): the quality of the index itself
+        # every row visible (superuser bypasses RLS): admin/analytics callers
         "documents_all_rows": (None, "SELECT * FROM public.find_similar_documents(%(vec)s::vector, 10, 0)"),
         "keywords_all_rows": (None, "SELECT * FROM public.find_similar_keywords(%(vec)s::vector, 10, 0)"),
         # as the application user, RLS on: what a user actually gets
         "documents_as_user": ("app", "SELECT * FROM public.find_similar_documents(%(vec)s::vector, 10, 0)"),
         "keywords_as_user_in_course": (
             "app", "SELECT * FROM public.find_similar_keywords(%(vec)s::vector, 10, 0, %(course)s)"),
+    }
+    index_scopes = {
+        "documents_index": ("documents_all_rows", "SELECT pd.id FROM public.processed_documents AS pd "
+                            "WHERE pd.embedding IS NOT NULL ORDER BY pd.embedding <=> %(vec)s::vector LIMIT 10"),
+        "keywords_index": ("keywords_all_rows", "SELECT k.id FROM public.keywords AS k "
+                           "WHERE k.embedding IS NOT NULL ORDER BY k.embedding <=> %(vec)s::vector LIMIT 10"),
     }
     out = {}
     rng_state = workload.rng.getstate()
@@ -318,6 +352,8 @@ def recall(target, workload, queries=200, ef_values=(40, 100), log=print):
     for p in params[::2]:
         c = workload.rng.choice(list(workload.course_vec))
         p["vec_any"] = vec_text(workload.query_vector(c))
+    deployed = function_ef_search(target)
+    truths = {}
     for scope, (who, sql) in scopes.items():
         if who == "app":
             hnsw_conn, exact_conn = target.app(autocommit=False), target.app(autocommit=False, options=exact_opts)
@@ -331,26 +367,46 @@ def recall(target, workload, queries=200, ef_values=(40, 100), log=print):
             ids, t = _ids(exact_conn, user_of(p), sql, p)
             truth.append(ids)
             exact_t.append(t)
-        res = {"queries": len(qp), "exact": percentiles(exact_t),
-               "exact_empty": sum(1 for t in truth if not t)}
-        for ef in ef_values:
-            rec, times, short = [], [], 0
-            for p, want in zip(qp, truth):
-                got, t = _ids(hnsw_conn, user_of(p), sql, p, ef)
-                times.append(t)
-                if want:
-                    rec.append(len(set(got) & set(want)) / len(want))
-                if len(got) < len(want):
-                    short += 1
-            res["ef_search_%d" % ef] = {"recall_at_10": round(float(np.mean(rec)), 4) if rec else None,
-                                        "recall_min": round(float(np.min(rec)), 2) if rec else None,
-                                        "queries_with_fewer_rows_than_exact": short, "latency": percentiles(times)}
-            log("recall %-28s ef_search %3d: recall@10 %.4f  p50 %.2f ms  p95 %.2f ms (exact p50 %.1f ms)"
-                % (scope, ef, res["ef_search_%d" % ef]["recall_at_10"] or 0, percentiles(times)["p50_ms"],
-                   percentiles(times)["p95_ms"], res["exact"]["p50_ms"]))
+        truths[scope] = (qp, truth)
+        res = {"queries": len(qp), "exact": percentiles(exact_t), "exact_empty": sum(1 for t in truth if not t),
+               "function_ef_search": deployed.get("find_similar_documents" if "documents" in scope
+                                                  else "find_similar_keywords")}
+        rec, times, short = [], [], 0
+        for p, want in zip(qp, truth):
+            got, t = _ids(hnsw_conn, user_of(p), sql, p)
+            times.append(t)
+            if want:
+                rec.append(len(set(got) & set(want)) / len(want))
+            if len(got) < len(want):
+                short += 1
+        res["function"] = dict(recall_stats(rec), queries_with_fewer_rows_than_exact=short,
+                               latency=percentiles(times))
+        f = res["function"]
+        log("recall %-28s as deployed (ef_search %s): mean %.4f min %.2f p5 %.2f  p50 %.2f ms  p95 %.2f ms "
+            "(exact p50 %.1f ms)" % (scope, res["function_ef_search"], f["recall_at_10"] or 0, f["recall_min"] or 0,
+                                     f["recall_p5"] or 0, f["latency"]["p50_ms"], f["latency"]["p95_ms"],
+                                     res["exact"]["p50_ms"]))
         out[scope] = res
         hnsw_conn.close()
         exact_conn.close()
+    conn = target.superuser(autocommit=False)
+    for scope, (source, sql) in index_scopes.items():
+        qp, truth = truths[source]
+        res = {"queries": len(qp), "truth_from": source}
+        for ef in ef_values:
+            rec, times = [], []
+            for p, want in zip(qp, truth):
+                got, t = _ids(conn, None, sql, p, ef)
+                times.append(t)
+                if want:
+                    rec.append(len(set(got) & set(want)) / len(want))
+            res["ef_search_%d" % ef] = dict(recall_stats(rec), latency=percentiles(times))
+            r = res["ef_search_%d" % ef]
+            log("recall %-28s ef_search %3d: mean %.4f min %.2f p5 %.2f  p50 %.2f ms  p95 %.2f ms"
+                % (scope, ef, r["recall_at_10"] or 0, r["recall_min"] or 0, r["recall_p5"] or 0,
+                   r["latency"]["p50_ms"], r["latency"]["p95_ms"]))
+        out[scope] = res
+    conn.close()
     return out
 
 
@@ -427,7 +483,7 @@ def warm(target, log=print):
     return how
 
 
-def run_all(target, calls=200, recall_queries=200, ef_values=(40, 100), seed=7, discourage=(), log=print):
+def run_all(target, calls=200, recall_queries=200, ef_values=(40, 100, 400), seed=7, discourage=(), log=print):
     workload = Workload(target, seed)
     out = {"warmup": warm(target, log)}
     out["latency"], out["result_shapes"] = latency(target, workload, calls=calls, warmup=min(30, calls), log=log)
@@ -491,36 +547,122 @@ def markdown(results):
             LABELS[n], "< %g ms" % target if target else "-", s["fn"]["p50_ms"], s["fn"]["p95_ms"], verdict,
             s["fn"]["p99_ms"], s["sql_off"]["p95_ms"], 100 * (s["rls_overhead_p50_ratio"] or 0),
             s["rls_overhead_p50_ms"], s["rows_returned_mean"]))
-    lines += ["", "| recall scope | ef_search | recall@10 | min | p50 ms | p95 ms | exact p50 ms |", "|---|---|---|---|---|---|---|"]
+    lines += ["", "| recall scope | ef_search | recall@10 mean | min | p5 | queries < 0.8 | p50 ms | p95 ms |",
+              "|---|---|---|---|---|---|---|---|"]
     for scope, r in results["recall"].items():
         for key, v in r.items():
-            if key.startswith("ef_search_"):
-                lines.append("| %s | %s | %s | %s | %.2f | %.2f | %.1f |" % (
-                    scope, key.split("_")[-1], v["recall_at_10"], v["recall_min"], v["latency"]["p50_ms"],
-                    v["latency"]["p95_ms"], r["exact"]["p50_ms"]))
+            if key == "function" or key.startswith("ef_search_"):
+                ef = ("%s (function)" % r.get("function_ef_search")) if key == "function" else key.split("_")[-1]
+                lines.append("| %s | %s | %s | %s | %s | %s | %.2f | %.2f |" % (
+                    scope, ef, v["recall_at_10"], v["recall_min"], v["recall_p5"], v["queries_below_0_8"],
+                    v["latency"]["p50_ms"], v["latency"]["p95_ms"]))
     return "\n".join(lines)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--calls", type=int, default=200)
-    parser.add_argument("--recall-queries", type=int, default=200)
-    parser.add_argument("--local-dir", help="sensa_local_dir for site.yml (default .local/bench-s<scale>)")
-    parser.add_argument("--reuse", action="store_true",
-                        help="reuse an already deployed and seeded cluster in --local-dir (no site.yml, no seed)")
-    parser.add_argument("--out", help="result JSON (default bench/results/queries.json at s=1)")
-    parser.add_argument("--chart", default=os.path.join(common.REPO, "docs", "benchmarks_latency.png"))
-    parser.add_argument("--no-chart", action="store_true")
-    args = parser.parse_args(argv)
+# The table whose size bounds each query's work (for the log-linear reference below).
+QUERY_TABLE = {"course_lookup": "courses", "course_list": "courses", "course_list_policy_only": "courses",
+               "doc_similarity": "processed_documents", "keyword_search": "keywords",
+               "keyword_similarity": "keywords", "course_stats": "processed_documents",
+               "progress_summary": "user_progress"}
 
-    label = ("%g" % args.scale)
-    local_dir = os.path.abspath(args.local_dir or os.path.join(common.REPO, ".local", "bench-s" + label))
-    out_path = args.out or os.path.join(common.RESULTS_DIR, "queries.json" if args.scale == 1 else
-                                        "queries_s%s.json" % label)
-    meta = {"scale": args.scale, "seed": args.seed, "calls": args.calls, "recall_queries": args.recall_queries,
-            "machine": common.machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+def _bootstrap_ratio(a, b, rounds=2000, seed=11):
+    """95% interval of p50(b) / p50(a) by resampling both sample sets."""
+    rng = np.random.default_rng(seed)
+    a, b = np.asarray(a), np.asarray(b)
+    ra = np.median(rng.choice(a, (rounds, len(a))), axis=1)
+    rb = np.median(rng.choice(b, (rounds, len(b))), axis=1)
+    lo, hi = np.percentile(rb / ra, [2.5, 97.5])
+    return round(float(lo), 3), round(float(hi), 3)
+
+
+def growth(per_scale):
+    """How each query's p50 grows with rows, scale to scale, against a log-linear model.
+
+    For every pair of consecutive scales (rows N1 < N2 of the query's main table):
+    ``ratio`` = p50(N2) / p50(N1) with a bootstrap 95% interval, ``log_bound`` =
+    ln N2 / ln N1, the most a cost a + b ln N (a, b >= 0: an index descent plus
+    constant work) can grow, and ``linear_bound`` = N2 / N1. A query "grows faster than
+    log-linear" when the interval's lower end is above ``log_bound`` (the growth is
+    not sampling noise). ``exponent`` is the least-squares slope of ln p50 against ln N
+    over all scales (0: flat, 1: linear in rows). Machine load varies between scales and
+    is not in the interval: read the verdict with the load figures beside it."""
+    scales = sorted(per_scale)
+    out = {}
+    for name in QUERY_ORDER:
+        if not all(name in per_scale[sc]["latency"] for sc in scales):
+            continue
+        rows = [per_scale[sc]["load"]["tables"][QUERY_TABLE[name]]["rows"] for sc in scales]
+        p50 = [per_scale[sc]["latency"][name]["fn"]["p50_ms"] for sc in scales]
+        p95 = [per_scale[sc]["latency"][name]["fn"]["p95_ms"] for sc in scales]
+        entry = {"table": QUERY_TABLE[name], "rows": rows, "p50_ms": p50, "p95_ms": p95, "steps": []}
+        if len(scales) >= 2:
+            entry["exponent"] = round(float(np.polyfit(np.log(rows), np.log(p50), 1)[0]), 3)
+        faster = False
+        for i in range(len(scales) - 1):
+            a = per_scale[scales[i]]["latency"][name]["fn_samples_ms"]
+            b = per_scale[scales[i + 1]]["latency"][name]["fn_samples_ms"]
+            lo, hi = _bootstrap_ratio(a, b)
+            bound = float(np.log(rows[i + 1]) / np.log(rows[i]))
+            step = {"from_scale": scales[i], "to_scale": scales[i + 1], "ratio": round(p50[i + 1] / p50[i], 3),
+                    "ratio_ci95": [lo, hi], "log_bound": round(bound, 3),
+                    "linear_bound": round(rows[i + 1] / rows[i], 3), "faster_than_log_linear": lo > bound}
+            faster = faster or step["faster_than_log_linear"]
+            entry["steps"].append(step)
+        entry["faster_than_log_linear"] = faster
+        out[name] = entry
+    return out
+
+
+def scale_chart(per_scale, grow, path, meta):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), sharey=True)
+    scales = sorted(per_scale)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, key, title in ((axes[0], "p50_ms", "p50"), (axes[1], "p95_ms", "p95")):
+        for i, (name, g) in enumerate(grow.items()):
+            style = "-" if not g["faster_than_log_linear"] else "--"
+            label = name + (" (faster than log-linear)" if g["faster_than_log_linear"] else "")
+            ax.plot(scales, g[key], style, marker="o", color=colors[i % len(colors)], label=label)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xticks(scales)
+        ax.set_xticklabels(["s=%g" % sc for sc in scales])
+        ax.set_xlabel("scale factor (rows of every table x s; s=1: 100k chunks, 50k keywords, 5k courses)")
+        ax.set_title("%s latency, RLS on (function, app role)" % title, fontsize=10)
+        ax.grid(which="both", alpha=0.3)
+    axes[0].set_ylabel("ms per call (log scale)")
+    axes[1].legend(fontsize=8, loc="upper left")
+    fig.suptitle("Sensa Learn query latency against scale, one run, %s vCPU (shared, load %s), PostgreSQL %s + "
+                 "pgvector %s" % (meta["machine"].get("cpus"), meta.get("load_summary", "?"),
+                                  meta.get("server", {}).get("server_version", "?"),
+                                  meta.get("server", {}).get("pgvector", "?")), fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def uptime():
+    try:
+        with open("/proc/loadavg") as handle:
+            return handle.read().strip()
+    except OSError:
+        return " ".join("%.2f" % x for x in os.getloadavg())
+
+
+def result_path(scale):
+    return os.path.join(common.RESULTS_DIR, "queries.json" if scale == 1 else "queries_s%g.json" % scale)
+
+
+def run_scale(scale, args, local_dir, out_path, noop_site=True, build_compare=False, log=print):
+    """Deploy (site.yml), load and measure one scale; returns its result (also written to out_path)."""
+    meta = {"scale": scale, "seed": args.seed, "calls": args.calls, "recall_queries": args.recall_queries,
+            "machine": common.machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "loadavg_start": uptime()}
     results = {"meta": meta}
     os.makedirs(local_dir, exist_ok=True)
 
@@ -531,16 +673,18 @@ def main(argv=None):
         mig = {}
         wall, roles = common.run_site(local_dir, log_path=os.path.join(local_dir, "site_first.log"))
         mig["first_run_empty"] = {"wall_s": round(wall, 2), "roles_s": roles}
-        wall, roles = common.run_site(local_dir, log_path=os.path.join(local_dir, "site_noop.log"))
-        mig["noop_rerun_empty"] = {"wall_s": round(wall, 2), "roles_s": roles}
-        print("site.yml first run %.1f s, no-op re-run %.1f s" % (mig["first_run_empty"]["wall_s"],
-                                                                    mig["noop_rerun_empty"]["wall_s"]))
+        log("site.yml first run %.1f s" % wall)
+        if noop_site:
+            wall, roles = common.run_site(local_dir, log_path=os.path.join(local_dir, "site_noop.log"))
+            mig["noop_rerun_empty"] = {"wall_s": round(wall, 2), "roles_s": roles}
+            log("site.yml no-op re-run %.1f s" % wall)
         target = common.Target(common.local_cluster(local_dir))
         results["access_setup"] = common.ensure_access(target)
-        results["load"] = seedmod.load(target, args.scale, args.seed)
-        wall, roles = common.run_site(local_dir, log_path=os.path.join(local_dir, "site_noop_loaded.log"))
-        mig["noop_rerun_loaded"] = {"wall_s": round(wall, 2), "roles_s": roles}
-        print("site.yml no-op re-run on the loaded database %.1f s" % wall)
+        results["load"] = seedmod.load(target, scale, args.seed, log=log)
+        if noop_site:
+            wall, roles = common.run_site(local_dir, log_path=os.path.join(local_dir, "site_noop_loaded.log"))
+            mig["noop_rerun_loaded"] = {"wall_s": round(wall, 2), "roles_s": roles}
+            log("site.yml no-op re-run on the loaded database %.1f s" % wall)
         results["migration"] = mig
     else:
         target = common.Target(common.local_cluster(local_dir))
@@ -558,16 +702,118 @@ def main(argv=None):
     results.update(run_all(target, calls=args.calls, recall_queries=args.recall_queries))
     meta["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     meta["machine"]["loadavg_at_end"] = os.getloadavg()
+    meta["loadavg_end"] = uptime()
+    write_result(results, out_path)
+    if build_compare:
+        results["index_build_compare"] = compare_builds(target, results, log=log)
+        write_result(results, out_path)
+    return results, target
+
+
+def compare_builds(target, results, index="processed_documents_embedding_hnsw", log=print):
+    """The largest HNSW index built again with the loader's pre-issue-17 settings, beside the load's own build."""
+    sampler = common.MemorySampler(target.cluster.datadir)
+    start = uptime()
+    with sampler:
+        before = seedmod.timed_rebuild(target, index, seedmod.BEFORE_BUILD_SETTINGS, log=log)
+    before["memory_peak"] = sampler.peaks()
+    before["loadavg"] = [start, uptime()]
+    load = results.get("load", {})
+    after = {"seconds": load.get("index_build_s", {}).get(index), "settings": load.get("index_build_settings"),
+             "notices": load.get("index_build_notices", {}).get(index, ""), "memory_peak": load.get("memory_peak"),
+             "measured_in": "the load's index rebuild"}
+    return {"index": index, "before": before, "after": after}
+
+
+def write_result(results, out_path):
     os.makedirs(os.path.dirname(out_path), exist_ok=True)
     with open(out_path, "w") as handle:
         json.dump(results, handle, indent=2, default=str)
-    md = markdown(results)
     with open(os.path.splitext(out_path)[0] + ".md", "w") as handle:
-        handle.write(md + "\n")
+        handle.write(markdown(results) + "\n")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--scales", help="comma-separated scales measured in sequence in one run (e.g. 0.1,1,3): "
+                                         "one result file per scale, the growth analysis in queries_scaling.json "
+                                         "and the chart docs/benchmarks_latency_scale.png")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--recall-queries", type=int, default=200)
+    parser.add_argument("--local-dir", help="sensa_local_dir for site.yml (default .local/bench-s<scale>)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse an already deployed and seeded cluster in --local-dir (no site.yml, no seed)")
+    parser.add_argument("--out", help="result JSON (default bench/results/queries.json at s=1)")
+    parser.add_argument("--chart", default=os.path.join(common.REPO, "docs", "benchmarks_latency.png"))
+    parser.add_argument("--no-chart", action="store_true")
+    parser.add_argument("--build-compare", action="store_true",
+                        help="after measuring, build the documents HNSW index again with the pre-issue-17 "
+                             "settings (s >= 1 with --scales) and report both build times")
+    args = parser.parse_args(argv)
+
+    if args.scales:
+        return main_scales(args)
+    label = ("%g" % args.scale)
+    local_dir = os.path.abspath(args.local_dir or os.path.join(common.REPO, ".local", "bench-s" + label))
+    out_path = args.out or result_path(args.scale)
+    results, _ = run_scale(args.scale, args, local_dir, out_path, build_compare=args.build_compare)
     if not args.no_chart:
         chart(results, args.chart)
-    print(md)
+    print(markdown(results))
     print("results: %s" % out_path)
+
+
+def main_scales(args):
+    scales = sorted(float(x) for x in args.scales.split(","))
+    if args.reuse or args.local_dir or args.out:
+        raise SystemExit("--scales deploys and loads each scale in .local/bench-s<scale>: no --reuse/--local-dir/--out")
+    combined_path = os.path.join(common.RESULTS_DIR, "queries_scaling.json")
+    combined = {"meta": {"scales": scales, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                         "machine": common.machine(), "loadavg_start": uptime(), "nice": os.nice(0),
+                         "per_scale": {}}}
+    per_scale = {}
+    for scale in scales:
+        local_dir = os.path.join(common.REPO, ".local", "bench-s%g" % scale)
+        out_path = result_path(scale)
+        print("=== scale %g (%s) ===" % (scale, out_path), flush=True)
+        results, target = run_scale(scale, args, local_dir, out_path, noop_site=False,
+                                    build_compare=args.build_compare and scale >= 1)
+        per_scale[scale] = results
+        if scale == 1 and not args.no_chart:
+            chart(results, args.chart)
+        combined["meta"]["per_scale"]["%g" % scale] = {
+            "result": os.path.relpath(out_path, common.REPO), "started": results["meta"]["started"],
+            "finished": results["meta"]["finished"], "loadavg_start": results["meta"]["loadavg_start"],
+            "loadavg_end": results["meta"]["loadavg_end"]}
+        combined["meta"]["server"] = results["meta"]["server"]
+        combined["load"] = {"%g" % sc: {k: r["load"].get(k) for k in (
+            "total_s", "phases", "index_build_s", "index_build_settings", "index_build_notices", "memory_peak",
+            "rows_total", "database_size")} for sc, r in per_scale.items()}
+        combined["index_build_compare"] = {"%g" % sc: r["index_build_compare"] for sc, r in per_scale.items()
+                                           if "index_build_compare" in r}
+        combined["recall"] = {"%g" % sc: r["recall"] for sc, r in per_scale.items()}
+        combined["plans_indexes"] = {"%g" % sc: {n: p["indexes"] for n, p in r["plans"].items()}
+                                     for sc, r in per_scale.items()}
+        combined["growth"] = growth(per_scale)
+        combined["meta"]["loadavg_end"] = uptime()
+        combined["meta"]["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with open(combined_path, "w") as handle:
+            json.dump(combined, handle, indent=2, default=str)
+        target.cluster.stop()  # free its memory and CPU for the next scale
+    loads = [float(v.split()[0]) for m in combined["meta"]["per_scale"].values()
+             for v in (m["loadavg_start"], m["loadavg_end"])]
+    combined["meta"]["load_summary"] = "%.1f-%.1f" % (min(loads), max(loads))
+    with open(combined_path, "w") as handle:
+        json.dump(combined, handle, indent=2, default=str)
+    if not args.no_chart:
+        scale_chart(per_scale, combined["growth"], os.path.join(common.REPO, "docs", "benchmarks_latency_scale.png"),
+                    combined["meta"])
+    for name, g in combined["growth"].items():
+        print("%-24s p50 %s ms, exponent %s, %s" % (name, g["p50_ms"], g.get("exponent"),
+                                                  "FASTER than log-linear" if g["faster_than_log_linear"] else "ok"))
+    print("results: %s" % combined_path)
 
 
 if __name__ == "__main__":

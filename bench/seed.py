@@ -38,7 +38,12 @@ trigger stays on):
   'queued' (0003), so documents are loaded as queued and then moved along the valid
   transitions (queued -> processing -> processed | failed) with set-based UPDATEs
   through the trigger. Streak values come from the streak trigger (1 on insert).
+* The index rebuild runs with maintenance_work_mem sized so that the largest HNSW graph
+  stays in memory (build_settings(): rows x dims, capped at a quarter of the machine's
+  memory) and a parallel maintenance worker per CPU beyond the leader.
 * VACUUM (ANALYZE) every table at the end (statistics and visibility map).
+* Peak memory of the loader process and of the server (sum of PSS and of RSS over the
+  postmaster and its children) is sampled from /proc during the load (common.MemorySampler).
 
 Usage: .venv/bin/python bench/seed.py --scale 0.1 [--seed 42] [--local-dir .local/bench]
 """
@@ -62,6 +67,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 import common  # noqa: E402
+from common import MemorySampler  # noqa: E402
 
 DIM = 768
 SIGMA_COURSE = 0.6 / np.sqrt(DIM)
@@ -281,8 +287,108 @@ LOAD_TABLES = ("users", "user_profiles", "courses", "course_documents", "chapter
                "chapter_complexity")
 
 
-def load(target, scale=1.0, seed=42, progress=True, log=print):
-    """Generate and load the data set into an empty migrated database. Returns the load report."""
+# What the loader used before issue 17 (kept to measure the build "before").
+BEFORE_BUILD_SETTINGS = {"maintenance_work_mem": "1GB", "max_parallel_maintenance_workers": 1}
+HNSW_M = 16  # the m of both HNSW indexes (0002)
+# Measured: an in-memory pgvector 0.8 HNSW build (768 dims, m=16) reported "hnsw graph no
+# longer fits into maintenance_work_mem after 8849 tuples" at 32 MB: 3,792 bytes per element.
+# The estimate below gives 3,736 (vector + element header + 2m layer-0 neighbour candidates
+# of 16 bytes + upper layers); the headroom covers the difference and allocator overhead.
+HNSW_HEADROOM = 1.25
+
+
+def hnsw_graph_bytes(rows, dims=DIM, m=HNSW_M):
+    """Estimated memory of an in-memory HNSW graph of ``rows`` vectors of ``dims`` dimensions."""
+    per_element = dims * 4 + 8 + 128 + 16 * (2 * m + 1)
+    return int(rows * per_element * HNSW_HEADROOM)
+
+
+def _mem_total_bytes():
+    with open("/proc/meminfo") as handle:
+        return int(handle.readline().split()[1]) * 1024
+
+
+def build_settings(target, scale, dims=DIM):
+    """maintenance_work_mem and parallel workers for the index rebuild at ``scale``.
+
+    maintenance_work_mem: large enough for the largest HNSW graph (processed_documents,
+    100,000 x s rows) to stay in memory, so pgvector never switches to its much slower
+    on-disk build; at least 64 MB, and capped at a quarter of the machine's memory (the
+    server's shared_buffers and the OS cache need the rest). A parallel build allocates the
+    graph once, in dynamic shared memory, not per worker.
+
+    max_parallel_maintenance_workers: one per CPU beyond the leader (pgvector's leader
+    builds too), within what max_parallel_workers and max_worker_processes leave."""
+    rows = counts(scale)["courses"] * counts(scale)["chunks_per_course"]
+    need = hnsw_graph_bytes(rows, dims)
+    cap = _mem_total_bytes() // 4
+    mwm_mb = max(64, min(need, cap) // 2 ** 20 + 1)
+    conn = target.superuser()
+    with conn.cursor() as cur:
+        cur.execute("SELECT current_setting('max_parallel_workers')::int, current_setting('max_worker_processes')::int")
+        max_parallel, max_processes = cur.fetchone()
+    conn.close()
+    workers = max(0, min((os.cpu_count() or 1) - 1, max_parallel, max_processes - 1))
+    return {"maintenance_work_mem": "%dMB" % mwm_mb, "max_parallel_maintenance_workers": workers,
+            "hnsw_graph_estimate_mb": round(need / 2 ** 20), "cap_mb": cap // 2 ** 20,
+            "graph_fits": need <= cap}
+
+
+def apply_build_settings(conn, settings):
+    with conn.cursor() as cur:
+        cur.execute("SET maintenance_work_mem = %s", (settings["maintenance_work_mem"],))
+        cur.execute("SET max_parallel_maintenance_workers = %s", (int(settings["max_parallel_maintenance_workers"]),))
+    conn.commit()
+
+
+def _build_notices(conn):
+    text = " ".join(n.strip() for n in conn.notices)
+    del conn.notices[:]
+    return text
+
+
+def timed_rebuild(target, index, settings, log=print):
+    """Build a copy of ``index`` (same definition, another name) with ``settings``, time it, drop it.
+
+    Measures a build setting on the loaded data without touching the index the schema owns.
+    Returns {"seconds", "settings", "notices"}."""
+    conn = target.superuser(autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_get_indexdef(%s::regclass)", ("public.%s" % index,))
+        ddl = cur.fetchone()[0]
+        probe = index + "_build_probe"
+        ddl = ddl.replace("INDEX %s ON" % index, "INDEX %s ON" % probe, 1)
+        cur.execute("DROP INDEX IF EXISTS public.%s" % probe)
+        apply_build_settings(conn, settings)
+        del conn.notices[:]
+        start = time.perf_counter()
+        cur.execute(ddl)
+        seconds = time.perf_counter() - start
+        notices = _build_notices(conn)
+        cur.execute("DROP INDEX public.%s" % probe)
+    conn.close()
+    log("rebuilt %s with %s in %.1f s %s" % (index, settings, seconds, notices))
+    return {"seconds": round(seconds, 2), "settings": settings, "notices": notices}
+
+
+def load(target, scale=1.0, seed=42, progress=True, log=print, build="sized"):
+    """Generate and load the data set into an empty migrated database. Returns the load report.
+
+    ``build``: "sized" (maintenance_work_mem and parallel workers from build_settings()) or
+    "before" (the settings the loader used before issue 17)."""
+    sampler = MemorySampler(target.cluster.datadir)
+    with sampler:
+        report = _load(target, scale, seed, progress, log, build)
+    report["memory_peak"] = sampler.peaks()
+    log("peak memory during the load: loader RSS %.2f GiB, server PSS %.2f GiB (RSS sum %.2f GiB), "
+        "%d server processes, %d parallel workers"
+        % (report["memory_peak"]["loader_rss_gib"], report["memory_peak"]["server_pss_sum_gib"],
+           report["memory_peak"]["server_rss_sum_gib"], report["memory_peak"]["server_processes"],
+           report["memory_peak"]["parallel_workers"]))
+    return report
+
+
+def _load(target, scale, seed, progress, log, build):
     from tqdm import tqdm
 
     gen = Generator(scale, seed)
@@ -294,9 +400,11 @@ def load(target, scale=1.0, seed=42, progress=True, log=print):
         cur.execute("SELECT count(*) FROM public.users")
         if cur.fetchone()[0]:
             raise SystemExit("database %s already has users: seed into an empty migrated database" % target.dbname)
-        cur.execute("SET maintenance_work_mem = '1GB'; SET max_parallel_maintenance_workers = 1; "
-                    "SET synchronous_commit = off")
+        cur.execute("SET synchronous_commit = off")
     conn.commit()
+    settings = build_settings(target, scale) if build == "sized" else dict(BEFORE_BUILD_SETTINGS)
+    report["index_build_settings"] = settings
+    apply_build_settings(conn, settings)
 
     before = _index_snapshot(conn)
     t0 = time.perf_counter()
@@ -527,9 +635,13 @@ def load(target, scale=1.0, seed=42, progress=True, log=print):
         for name, ddl in tqdm(dropped, desc="%-20s" % "rebuild indexes", unit="idx", disable=not progress,
                               file=sys.stderr):
             ti = time.perf_counter()
+            del conn.notices[:]
             cur.execute(ddl)
             conn.commit()
             rebuild[name] = round(time.perf_counter() - ti, 2)
+            notices = _build_notices(conn)
+            if notices:
+                report.setdefault("index_build_notices", {})[name] = notices
     report["phases"]["rebuild_secondary_indexes_s"] = round(time.perf_counter() - t, 2)
     report["index_build_s"] = {k: v for k, v in sorted(rebuild.items(), key=lambda kv: -kv[1])[:6]}
     after = _index_snapshot(conn)
@@ -571,9 +683,11 @@ def main(argv=None):
     parser.add_argument("--dbname", default=common.DATABASE)
     parser.add_argument("--report", help="write the load report (JSON) here")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--build", choices=("sized", "before"), default="sized",
+                        help="index build settings: sized to the data (default) or those used before issue 17")
     args = parser.parse_args(argv)
     target = common.Target(common.local_cluster(os.path.abspath(args.local_dir)), args.dbname)
-    report = load(target, args.scale, args.seed, progress=not args.no_progress)
+    report = load(target, args.scale, args.seed, progress=not args.no_progress, build=args.build)
     print(json.dumps(report, indent=2))
     if args.report:
         with open(args.report, "w") as handle:
