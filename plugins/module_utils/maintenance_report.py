@@ -12,8 +12,9 @@ Three halves, so tests can use each without Ansible:
   findings into breaches of the configured thresholds;
 * ``render_markdown`` / ``render_chart`` write what a person reads.
 
-The protected-table list is the access model's (``access_checks.DEFAULT_PROTECTED_TABLES``,
-or what the caller passes), never a copy. ``migrations_log`` is read with plain SQL on the
+The protected-table list is the access model's (the database's ``sensa_user_data_tables()``
+and ``access_checks.DEFAULT_PROTECTED_TABLES``, merged by access_checks, or what the caller
+passes), never a copy. ``migrations_log`` is read with plain SQL on the
 columns ``migration_log.COLUMNS`` documents, and only those the table really has.
 """
 
@@ -381,25 +382,11 @@ def resolve_protected_tables(cursor, config):
     the schema has one, plus access_checks.DEFAULT_PROTECTED_TABLES."""
     if config.protected_tables is not None:
         return
-    function = getattr(access_checks, "DEFAULT_USER_DATA_FUNCTION", "public.sensa_user_data_tables")
-    reader = getattr(access_checks, "read_user_data_tables", None)
-    if reader is not None:
-        rows = reader(cursor, function)
-    else:
-        cursor.execute("SELECT pg_catalog.to_regproc(%s) IS NOT NULL", (function,))
-        rows = None
-        if cursor.fetchone()[0]:
-            cursor.execute("SELECT table_name FROM %s() ORDER BY 1" % function)
-            rows = [dict(schema=function.split(".", maxsplit=1)[0] if "." in function else "public", name=r[0])
-                    for r in cursor.fetchall()]
-    tables, sources = [], []
-    if rows is not None:
-        tables = ["%s.%s" % (r["schema"], r["name"]) for r in rows]
-        sources.append("%s()" % function)
-    defaults = list(getattr(access_checks, "DEFAULT_PROTECTED_TABLES", ()))
-    extra = [t for t in defaults if t not in tables and "public." + t not in tables]
-    if extra or not sources:
-        tables += extra
+    function = access_checks.DEFAULT_USER_DATA_FUNCTION
+    rows = access_checks.read_user_data_tables(cursor, function)
+    tables = access_checks.effective_protected_tables({"user_data_tables": rows}, access_checks.AccessConfig())
+    sources = ["%s()" % function] if rows is not None else []
+    if len(tables) > len(rows or ()) or not sources:
         sources.append("access_checks.DEFAULT_PROTECTED_TABLES")
     config.protected_tables = tables
     config.protected_tables_source = " + ".join(sources)

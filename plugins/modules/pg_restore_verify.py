@@ -45,7 +45,9 @@ options:
     type: dict
   protected_tables:
     description:
-      - Tables that must have row-level security enabled and forced (the C(pg_access_protected_tables) list).
+      - Tables that must have row-level security enabled and forced on top of the database's own list of user-data
+        tables (C(public.sensa_user_data_tables()), always checked when the schema has it), for example the
+        C(pg_access_protected_tables) list. An empty list checks the database's list alone.
     type: list
     elements: str
     required: true
@@ -119,7 +121,7 @@ EXAMPLES = r"""
     expectations: "{{ target.expectations }}"
     backup_taken_at: "{{ target.backup_taken_at }}"
     restore_seconds: "{{ target.restore_seconds }}"
-    protected_tables: [user_profiles, courses, user_annotations, user_progress, analogy_feedback]
+    protected_tables: []  # the database's own list of user-data tables is always checked
     app_login: sensa_app_a
     report_path: /var/tmp/restore-drill.json
   register: drill
