@@ -15,7 +15,8 @@ description:
   - Installs each extension of O(extensions) in the database, or updates it when the installed version is older than
     its O(extensions[].min_version) and the server offers a newer one.
   - A required extension the server does not have, or only in a version that is too old, fails the task with a
-    message naming the extension, the server and what to do. An optional one is skipped with a warning.
+    message naming the extension, the server and what to do. An optional one is skipped without a warning (a
+    clean run warns about nothing); RV(unavailable) and RV(unavailable_reasons) say which and why.
   - Returns the server version and every extension's installed version, for the summary at the end of site.yml.
 author:
   - Sensa Learn platform team (@sensa-learn)
@@ -44,7 +45,7 @@ options:
         description: Lowest acceptable version, for example V(0.5.0) for pgvector (HNSW indexes).
         type: str
       required:
-        description: Fail when the server cannot provide it; when false, skip it with a warning.
+        description: Fail when the server cannot provide it; when false, skip it and name it in RV(unavailable).
         type: bool
         default: true
       schema:
@@ -81,6 +82,11 @@ unavailable:
   returned: always
   type: list
   elements: str
+unavailable_reasons:
+  description: For each of RV(unavailable), what is missing on which server and how to install it.
+  returned: always
+  type: dict
+  sample: { uuid-ossp: "extension 'uuid-ossp' is not available on PostgreSQL 18.6 at ...: install the server's contrib package" }
 queries:
   description: Statements run (or that would run in check mode).
   returned: always
@@ -142,7 +148,7 @@ def main():
     installed = dict(cur.fetchall())
     target = describe_target(module.params)
 
-    queries, unavailable, problems = [], [], []
+    queries, unavailable, problems, reasons = [], [], [], {}
     for ext in module.params["extensions"]:
         name, min_version = ext["name"], ext["min_version"]
         have, offered = installed.get(name), available.get(name)
@@ -160,8 +166,9 @@ def main():
             if ext["required"]:
                 problems.append(message)
             else:
+                # Optional: reported in the result (and the site.yml summary), not as a warning.
                 unavailable.append(name)
-                module.warn(message + " (optional: skipped)")
+                reasons[name] = message
             continue
         ident = quote_ident(name, conn)
         if have:
@@ -190,6 +197,7 @@ def main():
         server_version=server_version,
         installed=dict((k, v) for k, v in installed.items() if k in wanted),
         unavailable=unavailable,
+        unavailable_reasons=reasons,
         queries=queries,
     )
 
