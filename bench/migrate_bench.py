@@ -37,11 +37,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(REPO, "tests"))
+# The committed collections/ link makes the checkout importable as sensa.infra; bench/ imports nothing from tests/.
+sys.path.insert(0, os.path.join(REPO, "collections"))
 
-from support.collection import ensure_collection_link  # noqa: E402
-
-ensure_collection_link()
 from ansible_collections.sensa.infra.plugins.module_utils import pg_cluster  # noqa: E402
 
 PLAYBOOK = os.path.join(HERE, "playbooks", "pg_migrate.yml")
