@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build .venv from requirements.txt + constraints.txt (skipped when already up to date),
-# link the checkout into .local/collections so Ansible and Python find `sensa.infra`,
-# and install ansible-test's pip bootstrap stand-in (see scripts/ansible_test_get_pip.py).
+# keep the older .local/collections link to the checkout (below), and install ansible-test's
+# pip bootstrap stand-in (see scripts/ansible_test_get_pip.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +26,8 @@ if [[ ! -x .venv/bin/python || ! -f $stamp || $(cat "$stamp") != "$want" ]]; the
   echo "$want" >"$stamp"
 fi
 
+# The committed collections/ link is how Ansible and Python find `sensa.infra`. This older
+# link stays while molecule/rotation/molecule.yml still sets collections_path to it.
 mkdir -p .local/collections/ansible_collections/sensa
 ln -sfn ../../../.. .local/collections/ansible_collections/sensa/infra
 
