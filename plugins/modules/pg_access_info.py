@@ -310,8 +310,6 @@ passed:
   type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.sensa.infra.plugins.module_utils.access_checks import (
     DEFAULT_APP_GROUP,
     DEFAULT_APP_ROLES,
@@ -327,20 +325,11 @@ from ansible_collections.sensa.infra.plugins.module_utils.access_checks import (
     summarize,
     unchangeable_open_databases,
 )
-from ansible_collections.sensa.infra.plugins.module_utils.postgres_connection import (
-    HAS_PSYCOPG2,
-    connect,
-    describe_target,
-    postgres_argument_spec,
-)
-
-if HAS_PSYCOPG2:
-    import psycopg2
+from ansible_collections.sensa.infra.plugins.module_utils.postgres_connection import DatabaseError, PostgresModule
 
 
 def main():
-    argument_spec = postgres_argument_spec()
-    argument_spec.update(
+    argument_spec = dict(
         schemas=dict(type="list", elements="str", default=list(DEFAULT_SCHEMAS)),
         protected_tables=dict(type="list", elements="str", default=list(DEFAULT_PROTECTED_TABLES)),
         migrator_role=dict(type="str", default=DEFAULT_MIGRATOR_ROLE),
@@ -355,17 +344,17 @@ def main():
         exempt_relations=dict(type="list", elements="str", default=[]),
         closed_databases=dict(type="list", elements="str", default=list(DEFAULT_CLOSED_DATABASES)),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = PostgresModule(argument_spec=argument_spec, supports_check_mode=True)
     config = AccessConfig.from_params(module.params)
 
-    conn = connect(module, autocommit=False)
+    conn = module.connect(autocommit=False)
     try:
         # Read-only all the way: nothing this module runs can change the database.
         conn.set_session(readonly=True)
         with conn.cursor() as cursor:
             facts, violations = check(cursor, config)
-    except psycopg2.Error as exc:
-        module.fail_json(msg="cannot read the catalog as %s: %s" % (describe_target(module.params), str(exc).strip()))
+    except DatabaseError as exc:
+        module.fail_on_database_error(exc, "reading the catalog")
     finally:
         conn.rollback()
         conn.close()

@@ -131,23 +131,14 @@ mark:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.sensa.infra.plugins.module_utils import backup_restore
 from ansible_collections.sensa.infra.plugins.module_utils.pg_cluster import ClusterError, engine_bindir
 from ansible_collections.sensa.infra.plugins.module_utils.postgres_connection import (
-    HAS_PSYCOPG2,
-    PSYCOPG2_IMPORT_ERROR,
-    describe_target,
+    DatabaseError,
+    PostgresModule,
     explain_connect_error,
-    libpq_params,
-    postgres_argument_spec,
+    psycopg2,
 )
-
-try:
-    import psycopg2
-except ImportError:  # reported below
-    psycopg2 = None
 
 
 def client_bindir(module):
@@ -160,8 +151,7 @@ def client_bindir(module):
 
 
 def main():
-    argument_spec = postgres_argument_spec()
-    argument_spec.update(
+    argument_spec = dict(
         dest=dict(type="path", required=True),
         method=dict(type="str", default="logical", choices=["logical", "physical"]),
         state=dict(type="str", default="present", choices=["present", "mark", "restored"]),
@@ -172,19 +162,16 @@ def main():
         engine=dict(type="str", choices=["embedded", "system"]),
         bin_dir=dict(type="path"),
     )
-    module = AnsibleModule(
+    module = PostgresModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         required_if=[("method", "physical", ["archive_dir"])],
     )
-    if not HAS_PSYCOPG2:
-        module.fail_json(msg="the psycopg2 Python library is required (pip install psycopg2-binary)",
-                         exception=PSYCOPG2_IMPORT_ERROR)
     params = module.params
     result = dict(changed=True, backup_dir=params["dest"])
     if module.check_mode:
         module.exit_json(**result)
-    conninfo = libpq_params(params)
+    conninfo = module.conninfo()
     if conninfo.get("application_name", "sensa.infra") == "sensa.infra":
         conninfo["application_name"] = "sensa.pg_backup"  # a migration's operator sees who waits for the lock
     bindir = client_bindir(module)
@@ -215,10 +202,9 @@ def main():
     except psycopg2.OperationalError as exc:
         result["changed"] = False
         module.fail_json(msg=explain_connect_error(exc, params), **result)
-    except psycopg2.Error as exc:
+    except DatabaseError as exc:
         result["changed"] = False
-        module.fail_json(msg="backup of %s failed: %s" % (describe_target(params), str(exc).strip().splitlines()[0]),
-                         **result)
+        module.fail_on_database_error(exc, "the backup", **result)
     module.exit_json(**result)
 
 

@@ -96,12 +96,9 @@ queries:
 
 import difflib
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.sensa.infra.plugins.module_utils.postgres_connection import (
-    connect,
-    describe_target,
-    postgres_argument_spec,
+    DatabaseError,
+    PostgresModule,
     quote_ident,
 )
 
@@ -125,8 +122,7 @@ def install_hint(name, min_version):
 
 
 def main():
-    argument_spec = postgres_argument_spec()
-    argument_spec.update(
+    argument_spec = dict(
         extensions=dict(
             type="list", elements="dict", required=True,
             options=dict(
@@ -137,16 +133,20 @@ def main():
             ),
         ),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    conn = connect(module, autocommit=True)
+    module = PostgresModule(argument_spec=argument_spec, supports_check_mode=True)
+    conn = module.connect(autocommit=True)
     cur = conn.cursor()
-    cur.execute("SHOW server_version")
-    server_version = cur.fetchone()[0]
-    cur.execute("SELECT name, default_version FROM pg_available_extensions")
-    available = dict(cur.fetchall())
-    cur.execute("SELECT extname, extversion FROM pg_extension")
-    installed = dict(cur.fetchall())
-    target = describe_target(module.params)
+    try:
+        cur.execute("SHOW server_version")
+        server_version = cur.fetchone()[0]
+        cur.execute("SELECT name, default_version FROM pg_available_extensions")
+        available = dict(cur.fetchall())
+        cur.execute("SELECT extname, extversion FROM pg_extension")
+        installed = dict(cur.fetchall())
+    except DatabaseError as exc:
+        conn.close()
+        module.fail_on_database_error(exc, "reading the extensions")
+    target = module.target
 
     queries, unavailable, problems, reasons = [], [], [], {}
     for ext in module.params["extensions"]:
@@ -185,9 +185,9 @@ def main():
         for query in queries:
             try:
                 cur.execute(query)
-            except Exception as exc:  # psycopg2.Error; keep the import optional for ansible-doc
+            except DatabaseError as exc:
                 conn.close()
-                module.fail_json(msg="%s failed on %s: %s" % (query, target, str(exc).strip()), queries=queries)
+                module.fail_on_database_error(exc, query, queries=queries)
         cur.execute("SELECT extname, extversion FROM pg_extension")
         installed = dict(cur.fetchall())
     conn.close()

@@ -80,30 +80,20 @@ row_security_active:
   type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.sensa.infra.plugins.module_utils.postgres_connection import (
-    connect,
-    describe_target,
-    postgres_argument_spec,
-)
-
-try:
-    import psycopg2
-except ImportError:  # connect() reports the missing library
-    psycopg2 = None
+from ansible_collections.sensa.infra.plugins.module_utils.postgres_connection import DatabaseError, PostgresModule
 
 
 def main():
-    argument_spec = postgres_argument_spec()
-    argument_spec.update(
-        query=dict(type="str", default="SELECT 1"),
-        rls_user_id=dict(type="str"),
-        row_security_table=dict(type="str"),
+    module = PostgresModule(
+        argument_spec=dict(
+            query=dict(type="str", default="SELECT 1"),
+            rls_user_id=dict(type="str"),
+            row_security_table=dict(type="str"),
+        ),
+        supports_check_mode=True,
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    conn = connect(module)
+    conn = module.connect()
     result = dict(changed=False)
     try:
         conn.set_session(readonly=True)
@@ -119,11 +109,8 @@ def main():
                 cursor.execute("SELECT row_security_active(%s::regclass)", (params["row_security_table"],))
                 result["row_security_active"] = cursor.fetchone()[0]
         conn.rollback()
-    except psycopg2.Error as exc:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        if params["login_password"]:
-            text = text.replace(params["login_password"], "********")
-        module.fail_json(msg="probe query failed on %s: %s" % (describe_target(params), text))
+    except DatabaseError as exc:
+        module.fail_on_database_error(exc, "the probe query")
     finally:
         conn.close()
     if params["row_security_table"] and not result["row_security_active"]:

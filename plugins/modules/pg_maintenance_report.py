@@ -166,20 +166,12 @@ chart_note:
 import json
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.sensa.infra.plugins.module_utils import maintenance_report
 from ansible_collections.sensa.infra.plugins.module_utils.postgres_connection import (
-    connect,
-    describe_target,
-    libpq_params,
-    postgres_argument_spec,
+    DatabaseError,
+    PostgresModule,
+    psycopg2,
 )
-
-try:
-    import psycopg2
-except ImportError:  # connect() fails the module with the install hint
-    psycopg2 = None
 
 
 def _read_previous(path):
@@ -201,14 +193,14 @@ def _write(path, text):
 def _statements_from(module, config, database, target, fallback):
     """pg_stat_statements of ``target`` read through ``database``; ``fallback`` when that fails."""
     try:
-        conn = psycopg2.connect(**dict(libpq_params(module.params), dbname=database))
-    except psycopg2.Error:
+        conn = psycopg2.connect(**module.conninfo(dbname=database))
+    except DatabaseError:
         return fallback
     try:
         conn.set_session(readonly=True)
         with conn.cursor() as cursor:
             found = maintenance_report.statements(cursor, config, database=target)
-    except psycopg2.Error:
+    except DatabaseError:
         return fallback
     finally:
         conn.rollback()
@@ -220,8 +212,7 @@ def _statements_from(module, config, database, target, fallback):
 
 
 def main():
-    argument_spec = postgres_argument_spec()
-    argument_spec.update(
+    argument_spec = dict(
         dest=dict(type="path", required=True),
         schemas=dict(type="list", elements="str", default=["public"]),
         protected_tables=dict(type="list", elements="str"),
@@ -235,7 +226,7 @@ def main():
         chart=dict(type="bool", default=True),
         statements_database=dict(type="str", default="postgres"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = PostgresModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     unknown = sorted(set(params["thresholds"]) - set(maintenance_report.DEFAULT_THRESHOLDS))
     if unknown:
@@ -251,15 +242,15 @@ def main():
                  chart=os.path.join(dest, "report.png"), previous=os.path.join(dest, "previous.json"))
     previous = _read_previous(files["json"])
 
-    conn = connect(module, autocommit=False)
+    conn = module.connect(autocommit=False)
     try:
         # Read-only all the way; SET LOCAL ROLE and the user context are undone by the rollback.
         conn.set_session(readonly=True)
         with conn.cursor() as cursor:
             cursor.execute("SET LOCAL statement_timeout = '120s'")
             facts = maintenance_report.gather(cursor, config, previous)
-    except psycopg2.Error as exc:
-        module.fail_json(msg="cannot read the database as %s: %s" % (describe_target(params), str(exc).strip()))
+    except DatabaseError as exc:
+        module.fail_on_database_error(exc, "reading the database")
     finally:
         conn.rollback()
         conn.close()

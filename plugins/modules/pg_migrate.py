@@ -331,6 +331,18 @@ schema_dump:
   description: With O(schema_dump), the path written and whether its content changed.
   returned: when O(schema_dump) is set
   type: dict
+queries:
+  description:
+    - The SQL of the migration, rollback and fix files this call ran (in check mode, would run), in order, each
+      file introduced by a C(-- <file name>) line, then its statements one per item.
+    - The list is bounded. Once the statement texts reach 65536 characters, each further file is one line with its name and
+      statement count. Bookkeeping (the advisory lock, C(migrations_log) rows) is not listed, and a
+      C(PASSWORD '...') literal is shown as C(PASSWORD '********').
+    - On failure, the files that completed before it; RV(error) names the failing statement.
+  returned: always
+  type: list
+  elements: str
+  sample: ["-- 20250122_0001_initial_schema.sql", "CREATE TABLE IF NOT EXISTS users (...)"]
 warnings_list:
   description: Non-fatal observations (lock retries, abandoned attempts, lint findings).
   returned: always
@@ -349,17 +361,11 @@ error:
 
 import getpass
 import os
+import re
 import socket
 import subprocess
 import tempfile
 import time
-
-from ansible.module_utils.basic import AnsibleModule
-
-try:
-    from psycopg2 import Error as DatabaseError
-except ImportError:  # reported by HAS_PSYCOPG2 below
-    DatabaseError = Exception
 
 from ansible_collections.sensa.infra.plugins.module_utils.migration_files import MigrationError, discover
 from ansible_collections.sensa.infra.plugins.module_utils.migration_lint import DEFAULT_EXCLUDED_RULES
@@ -371,13 +377,47 @@ from ansible_collections.sensa.infra.plugins.module_utils.migration_runner impor
     RunOptions,
 )
 from ansible_collections.sensa.infra.plugins.module_utils.postgres_connection import (
-    HAS_PSYCOPG2,
-    PSYCOPG2_IMPORT_ERROR,
-    connect,
+    DatabaseError,
+    PostgresModule,
+    libpq_environment,
     postgres_argument_spec,
 )
 
 DEFAULT_APPLICATION_NAME = "sensa.pg_migrate"
+# RV(queries) stays readable and bounded: statement texts up to this many characters in all,
+# then the file name and its statement count only.
+QUERIES_MAX_CHARS = 65536
+PASSWORD_LITERAL = re.compile(r"(\bPASSWORD\s+)'(?:[^']|'')*'", re.IGNORECASE)
+
+
+def run_queries(runner, files):
+    """The statements of ``files`` (migration, rollback and fix files, in the order they ran or
+    would run) for RV(queries): texts while they fit in QUERIES_MAX_CHARS, then one line per
+    file with its statement count. A PASSWORD literal is shown as '********'."""
+    queries, size = [], 0
+    for sql_file in files:
+        try:
+            statements = [PASSWORD_LITERAL.sub(r"\1'********'", stmt.sql.strip()) for stmt in runner.statements_of(sql_file)]
+        except MigrationError:
+            continue  # a file that does not parse never ran; the failure names it
+        text = sum(len(stmt) for stmt in statements)
+        if size + text <= QUERIES_MAX_CHARS:
+            queries.append("-- %s" % sql_file.filename)
+            queries.extend(statements)
+            size += text
+        else:
+            queries.append("-- %s: %d statement(s), text not shown (queries is capped at %d characters)"
+                           % (sql_file.filename, len(statements), QUERIES_MAX_CHARS))
+    return queries
+
+
+def files_run(migrations, result):
+    """The files a result says ran, in the order the runner runs them: fixes, applies, rollbacks."""
+    by_version = dict((m.version, m) for m in migrations)
+    files = [by_version[f["version"]].fix for f in result.get("fixed", []) if f["version"] in by_version]
+    files += [by_version[a["version"]].up for a in result.get("applied", []) if a["version"] in by_version]
+    files += [by_version[r["version"]].down for r in result.get("rolled_back", []) if r["version"] in by_version]
+    return files
 
 
 def build_diff(result, plan):
@@ -434,13 +474,7 @@ def status_table(migrations, result, state):
 
 def dump_schema(module, params, dest):
     """pg_dump --schema-only to ``dest``; the password goes through the environment. Returns changed."""
-    env = dict(os.environ)
-    mapping = (("login_host", "PGHOST"), ("login_unix_socket", "PGHOST"), ("login_port", "PGPORT"),
-               ("login_user", "PGUSER"), ("login_password", "PGPASSWORD"), ("login_db", "PGDATABASE"),
-               ("ssl_mode", "PGSSLMODE"), ("ca_cert", "PGSSLROOTCERT"))
-    for param, variable in mapping:
-        if params.get(param) not in (None, ""):
-            env[variable] = str(params[param])
+    env = libpq_environment(module.conninfo(), os.environ)
     binary = params["pg_dump_path"] or module.get_bin_path("pg_dump")
     if not binary:
         module.fail_json(msg="schema_dump needs pg_dump: install the PostgreSQL client or set pg_dump_path")
@@ -469,11 +503,12 @@ def _comparable(dump):
     return b"\n".join(line for line in dump.split(b"\n") if not line.startswith((b"\\restrict ", b"\\unrestrict ")))
 
 
-def fail_with(module, exc, migrations, lint_findings, state):
+def fail_with(module, runner, exc, migrations, lint_findings, state):
     """Fail the task with everything the run found and did: files applied before a failure stay
     applied, so ``changed`` and ``applied`` say so."""
     result = exc.result.as_dict() if exc.result is not None else {"warnings": []}
     result["warnings_list"] = result.pop("warnings")
+    result["queries"] = run_queries(runner, files_run(migrations, result))
     if "current_version" in result:
         result["status_table"] = status_table(migrations, result, state)
     if isinstance(exc, MigrationFailed):
@@ -483,8 +518,7 @@ def fail_with(module, exc, migrations, lint_findings, state):
 
 def main():
     started = time.monotonic()
-    argument_spec = postgres_argument_spec()
-    argument_spec.update(
+    argument_spec = dict(
         path=dict(type="path", required=True),
         rollbacks_path=dict(type="path"),
         fixes_path=dict(type="path"),
@@ -510,13 +544,10 @@ def main():
         controller_user=dict(type="str"),
         controller_host=dict(type="str"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=[("target", "steps")])
-    if not HAS_PSYCOPG2:
-        module.fail_json(msg="pg_migrate needs psycopg2 on the host running it (pip install psycopg2-binary)",
-                         exception=PSYCOPG2_IMPORT_ERROR)
+    module = PostgresModule(argument_spec=argument_spec, supports_check_mode=True,
+                            mutually_exclusive=[("target", "steps")])
     params = module.params
-    if params["application_name"] == argument_spec["application_name"]["default"]:
+    if params["application_name"] == postgres_argument_spec()["application_name"]["default"]:
         params["application_name"] = DEFAULT_APPLICATION_NAME  # the shared default; an explicit value wins
     if params["steps"] is not None and params["state"] != "rolled_back":
         module.fail_json(msg="steps is only for state=rolled_back")
@@ -536,7 +567,7 @@ def main():
         controller_host=params["controller_host"] or socket.gethostname(),
         check_mode=module.check_mode,
     )
-    runner = Runner(lambda autocommit: connect(module, params, autocommit=autocommit), migrations, options)
+    runner = Runner(lambda autocommit: module.connect(autocommit=autocommit), migrations, options)
     lint_findings = []
     try:
         plan = runner.plan(params["state"], params["target"], params["steps"])
@@ -566,7 +597,7 @@ def main():
     try:
         outcome = runner.execute(plan)
     except (MigrationFailed, MigrationRefused) as exc:
-        fail_with(module, exc, migrations, lint_findings, runner.final_state or plan.state)
+        fail_with(module, runner, exc, migrations, lint_findings, runner.final_state or plan.state)
     except DatabaseError as exc:  # outside any file (the lock, the log table): nothing of a file ran half
         module.fail_json(msg="pg_migrate: database error outside any migration file: %s" % str(exc).strip(),
                          lint=lint_findings)
@@ -579,6 +610,10 @@ def main():
     result["warnings_list"] = result.pop("warnings")
     result["lint"] = lint_findings
     result["status_table"] = status_table(migrations, result, runner.final_state or plan.state)
+    if module.check_mode and params["state"] != "status":
+        result["queries"] = run_queries(runner, runner.files_of(plan))
+    else:
+        result["queries"] = run_queries(runner, files_run(migrations, result))
     if module.check_mode:
         result["changed"] = result["would_change"]
     if module._diff:

@@ -148,25 +148,16 @@ report:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.sensa.infra.plugins.module_utils import backup_restore
 from ansible_collections.sensa.infra.plugins.module_utils.postgres_connection import (
-    connect,
-    describe_target,
-    libpq_params,
-    postgres_argument_spec,
+    DatabaseError,
+    PostgresModule,
+    psycopg2,
 )
-
-try:
-    import psycopg2
-except ImportError:  # connect() reports the missing library
-    psycopg2 = None
 
 
 def main():
-    argument_spec = postgres_argument_spec()
-    argument_spec.update(
+    argument_spec = dict(
         expectations=dict(type="dict", required=True),
         expectations_from=dict(type="str", default=""),
         expected_row_counts=dict(type="dict"),
@@ -182,16 +173,16 @@ def main():
         report_path=dict(type="path"),
         fail_on_failure=dict(type="bool", default=False),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = PostgresModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     if params["expected_row_counts"]:
         params["expected_row_counts"] = dict((k, int(v)) for k, v in params["expected_row_counts"].items())
 
     def connect_as(user):
         if user is None:
-            return connect(module, autocommit=True)
-        override = dict(params, login_user=user, login_password=params["app_login_password"])
-        conn = psycopg2.connect(**libpq_params(override))
+            return module.connect(autocommit=True)
+        # The application login is checked as it logs in: its own password, the same server and TLS.
+        conn = psycopg2.connect(**module.conninfo(user=user, password=params["app_login_password"]))
         conn.autocommit = True
         return conn
 
@@ -200,9 +191,8 @@ def main():
             connect_as, params["expectations"], params["protected_tables"], app_login=params["app_login"] or None,
             required_extensions=params["required_extensions"], expected_row_counts=params["expected_row_counts"] or None,
             expectations_from=params["expectations_from"])
-    except psycopg2.Error as exc:
-        module.fail_json(msg="verifying the restored database %s failed: %s"
-                             % (describe_target(params), str(exc).strip().splitlines()[0]))
+    except DatabaseError as exc:
+        module.fail_on_database_error(exc, "verifying the restored database")
     report = backup_restore.build_report(
         dict(taken_at=params["backup_taken_at"], database=params["login_db"]), params["backup"], checks,
         params["restore_seconds"], params["method"], params["expectations_from"], target=params["recovery_target"])

@@ -174,22 +174,13 @@ queries:
   sample: ["ALTER ROLE \"sensa_app_b\" PASSWORD '<SCRAM-SHA-256 verifier>' VALID UNTIL 'infinity'"]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.sensa.infra.plugins.module_utils.postgres_connection import (
-    connect,
-    describe_target,
-    libpq_params,
-    postgres_argument_spec,
+    DatabaseError,
+    PostgresModule,
+    psycopg2,
     quote_ident,
 )
 from ansible_collections.sensa.infra.plugins.module_utils.scram import build_verifier, verify_password
-
-try:
-    import psycopg2
-    import psycopg2.errors  # noqa: F401  (psycopg2 >= 2.8)
-except ImportError:  # connect() reports the missing library
-    psycopg2 = None
 
 PLACEHOLDER = "<SCRAM-SHA-256 verifier>"
 
@@ -207,12 +198,11 @@ def read_verifier(cursor, role):
     return True, row[0] if row else None
 
 
-def login_works(params, role, password):
-    kw = libpq_params(params)
-    kw.update(user=role, password=password, application_name="sensa.infra pg_scram_password check")
+def login_works(module, role, password):
+    kw = module.conninfo(user=role, password=password, application_name="sensa.infra pg_scram_password check")
     try:
         conn = psycopg2.connect(**kw)
-    except psycopg2.Error:
+    except DatabaseError:
         return False
     conn.close()
     return True
@@ -247,15 +237,14 @@ def quiet_statement_logging(cursor):
             cursor.execute("SELECT set_config(%s, %s, true)", (name, value))
             cursor.execute("RELEASE SAVEPOINT quiet")
             done.append(name)
-        except psycopg2.Error:
+        except DatabaseError:
             cursor.execute("ROLLBACK TO SAVEPOINT quiet")
             skipped.append(name)
     return done, skipped
 
 
 def main():
-    argument_spec = postgres_argument_spec()
-    argument_spec.update(
+    argument_spec = dict(
         name=dict(type="str", required=True, aliases=["role", "user"]),
         password=dict(type="str", no_log=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
@@ -266,7 +255,7 @@ def main():
         unreadable_verifier=dict(type="str", default="login", choices=["login", "changed", "fail"]),
         quiet_statement_log=dict(type="bool", default=True),
     )
-    module = AnsibleModule(
+    module = PostgresModule(
         argument_spec=argument_spec,
         mutually_exclusive=[("valid_until", "valid_for_seconds")],
         supports_check_mode=True,
@@ -280,7 +269,7 @@ def main():
     if params["iterations"] < 1:
         module.fail_json(msg="iterations must be a positive integer")
 
-    conn = connect(module)
+    conn = module.connect()
     result = dict(changed=False, role=role, password_changed=False, valid_until_changed=False,
                   verifier_source="none", valid_until=None, queries=[])
     try:
@@ -291,7 +280,7 @@ def main():
                        "FROM pg_catalog.pg_roles WHERE rolname = %s", (role,))
         row = cursor.fetchone()
         if row is None:
-            module.fail_json(msg="role %s does not exist on %s; create it first (pg_access)" % (role, describe_target(params)))
+            module.fail_json(msg="role %s does not exist on %s; create it first (pg_access)" % (role, module.target))
         result["valid_until"] = row[0]
         # A finite VALID UNTIL in the future is a grace period promised to the holders of the
         # current password (rotation step 6): replacing the password now would cut it short.
@@ -309,7 +298,7 @@ def main():
                                      "or set unreadable_verifier to login or changed" % (params["login_user"], role))
             elif params["unreadable_verifier"] == "login" and state == "present":
                 result["verifier_source"] = "login"
-                set_password = not login_works(params, role, password)
+                set_password = not login_works(module, role, password)
             else:
                 set_password = True
 
@@ -367,12 +356,9 @@ def main():
             cursor.execute("SELECT rolvaliduntil::text FROM pg_catalog.pg_roles WHERE rolname = %s", (role,))
             result["valid_until"] = cursor.fetchone()[0]
             conn.commit()
-    except psycopg2.Error as exc:
+    except DatabaseError as exc:
         conn.rollback()
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        if password:
-            text = text.replace(password, "********")
-        module.fail_json(msg="cannot manage the password of role %s on %s: %s" % (role, describe_target(params), text))
+        module.fail_on_database_error(exc, "managing the password of role %s" % role)
     finally:
         conn.close()
     module.exit_json(**result)
