@@ -236,16 +236,18 @@ def _timed(conn, user, sql, params, iterative):
     return elapsed, rows
 
 
-def latency(target, workload, calls=200, warmup=30, queries=QUERY_ORDER, log=print):
-    """p50/p95/p99 per query and variant; returns (stats, examples)."""
+def latency_samples(target, workload, calls=200, warmup=30, queries=QUERY_ORDER, into=None):
+    """Time ``calls`` calls (after ``warmup``) of each query, three variants per call, interleaved.
+
+    Returns (or extends ``into``) {query: {"fn": [s], "sql_rls": [s], "sql_off": [s], "rows": [n]}}
+    plus "_shapes" (columns of the first row per query)."""
     app = target.app(autocommit=False)
     sup = target.superuser(autocommit=False)
-    results, shapes = {}, {}
+    out = into if into is not None else {"_shapes": {}}
     for name in queries:
         fn_sql, explicit_sql = SQL[name]
         iterative = workload.iterative and name in VECTOR_QUERIES
-        samples = {"fn": [], "sql_rls": [], "sql_off": []}
-        rows_seen = []
+        samples = out.setdefault(name, {"fn": [], "sql_rls": [], "sql_off": [], "rows": []})
         for i in range(warmup + calls):
             p = workload.params()
             runs = [("fn", app, p["user"], fn_sql, False), ("sql_rls", app, p["user"], explicit_sql, iterative),
@@ -256,9 +258,22 @@ def latency(target, workload, calls=200, warmup=30, queries=QUERY_ORDER, log=pri
                 if i >= warmup:
                     samples[variant].append(elapsed)
                     if variant == "fn":
-                        rows_seen.append(len(rows))
-                        shapes.setdefault(name, [len(r) for r in rows[:1]])
-        stats = {v: percentiles(s) for v, s in samples.items()}
+                        samples["rows"].append(len(rows))
+                        out["_shapes"].setdefault(name, [len(r) for r in rows[:1]])
+    app.close()
+    sup.close()
+    return out
+
+
+def latency_stats(target, workload, raw, log=print):
+    """Percentiles per query and variant from latency_samples(); returns (stats, result shapes)."""
+    results = {}
+    for name in QUERY_ORDER:
+        if name not in raw:
+            continue
+        samples = raw[name]
+        rows_seen = samples["rows"]
+        stats = {v: percentiles(samples[v]) for v in ("fn", "sql_rls", "sql_off")}
         stats["rows_returned_mean"] = round(float(np.mean(rows_seen)), 2)
         # every call's time (ms), for the growth analysis across scales (bootstrap of the p50)
         stats["fn_samples_ms"] = [round(x * 1000.0, 4) for x in samples["fn"]]
@@ -272,6 +287,7 @@ def latency(target, workload, calls=200, warmup=30, queries=QUERY_ORDER, log=pri
             % (name, stats["fn"]["p50_ms"], stats["fn"]["p95_ms"], stats["fn"]["p99_ms"], on, off,
                stats["rows_returned_mean"]))
     # the cost of setting the context itself (one extra statement per transaction)
+    app = target.app(autocommit=False)
     ctx = []
     with app.cursor() as cur:
         for _ in range(200):
@@ -282,8 +298,12 @@ def latency(target, workload, calls=200, warmup=30, queries=QUERY_ORDER, log=pri
             app.commit()
     results["set_current_user_id"] = {"fn": percentiles(ctx)}
     app.close()
-    sup.close()
-    return results, shapes
+    return results, raw["_shapes"]
+
+
+def latency(target, workload, calls=200, warmup=30, queries=QUERY_ORDER, log=print):
+    """p50/p95/p99 per query and variant; returns (stats, examples)."""
+    return latency_stats(target, workload, latency_samples(target, workload, calls, warmup, queries), log=log)
 
 
 def _ids(conn, user, sql, params, ef=None):
@@ -483,10 +503,14 @@ def warm(target, log=print):
     return how
 
 
-def run_all(target, calls=200, recall_queries=200, ef_values=(40, 100, 400), seed=7, discourage=(), log=print):
+def run_all(target, calls=200, recall_queries=200, ef_values=(40, 100, 400), seed=7, discourage=(), log=print,
+            with_latency=True):
     workload = Workload(target, seed)
     out = {"warmup": warm(target, log)}
-    out["latency"], out["result_shapes"] = latency(target, workload, calls=calls, warmup=min(30, calls), log=log)
+    if with_latency:
+        out["latency"], out["result_shapes"] = latency(target, workload, calls=calls, warmup=min(30, calls), log=log)
+    else:
+        out["_workload"] = workload
     out["recall"] = recall(target, workload, queries=recall_queries, ef_values=ef_values, log=log)
     out["plans"] = plans(target, workload, discourage=discourage, log=log)
     out["workload"] = {"owners_with_courses": len(workload.owners), "users": len(workload.users),
@@ -619,6 +643,7 @@ def scale_chart(per_scale, grow, path, meta):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), sharey=True)
     scales = sorted(per_scale)
@@ -632,6 +657,8 @@ def scale_chart(per_scale, grow, path, meta):
         ax.set_yscale("log")
         ax.set_xticks(scales)
         ax.set_xticklabels(["s=%g" % sc for sc in scales])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
         ax.set_xlabel("scale factor (rows of every table x s; s=1: 100k chunks, 50k keywords, 5k courses)")
         ax.set_title("%s latency, RLS on (function, app role)" % title, fontsize=10)
         ax.grid(which="both", alpha=0.3)
@@ -658,8 +685,11 @@ def result_path(scale):
     return os.path.join(common.RESULTS_DIR, "queries.json" if scale == 1 else "queries_s%g.json" % scale)
 
 
-def run_scale(scale, args, local_dir, out_path, noop_site=True, build_compare=False, log=print):
-    """Deploy (site.yml), load and measure one scale; returns its result (also written to out_path)."""
+def run_scale(scale, args, local_dir, out_path, noop_site=True, build_compare=False, log=print, with_latency=True):
+    """Deploy (site.yml), load and measure one scale; returns its result (also written to out_path).
+
+    ``with_latency=False``: recall and plans only, nothing written; the caller measures the
+    latency (main_scales interleaves it across scales) and writes the result."""
     meta = {"scale": scale, "seed": args.seed, "calls": args.calls, "recall_queries": args.recall_queries,
             "machine": common.machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "loadavg_start": uptime()}
@@ -699,7 +729,9 @@ def run_scale(scale, args, local_dir, out_path, noop_site=True, build_compare=Fa
                     meta.setdefault("carried_over", {})[key] = previous["meta"].get("carried_over", {}).get(
                         key, previous["meta"].get("started"))
     meta["server"] = common.server_info(target)
-    results.update(run_all(target, calls=args.calls, recall_queries=args.recall_queries))
+    results.update(run_all(target, calls=args.calls, recall_queries=args.recall_queries, with_latency=with_latency))
+    if not with_latency:
+        return results, target
     meta["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     meta["machine"]["loadavg_at_end"] = os.getloadavg()
     meta["loadavg_end"] = uptime()
@@ -751,6 +783,8 @@ def main(argv=None):
     parser.add_argument("--build-compare", action="store_true",
                         help="after measuring, build the documents HNSW index again with the pre-issue-17 "
                              "settings (s >= 1 with --scales) and report both build times")
+    parser.add_argument("--build-compare-min-scale", type=float, default=1.0,
+                        help="with --scales --build-compare: the smallest scale whose build is compared (default 1)")
     args = parser.parse_args(argv)
 
     if args.scales:
@@ -765,54 +799,96 @@ def main(argv=None):
     print("results: %s" % out_path)
 
 
-def main_scales(args):
+def main_scales(args, rounds=5):
+    """Every scale deployed and loaded, each with its own cluster, all running at once; recall and
+    plans per scale; then the latency interleaved across scales: ``rounds`` rounds, each timing
+    calls/rounds calls of every query on every scale (scale order rotated per round), so a change
+    in machine load over the run hits every scale alike instead of biasing the growth figures.
+    Last (with --build-compare), the documents HNSW index of each scale >= 1 built again with the
+    loader's former settings."""
     scales = sorted(float(x) for x in args.scales.split(","))
     if args.reuse or args.local_dir or args.out:
         raise SystemExit("--scales deploys and loads each scale in .local/bench-s<scale>: no --reuse/--local-dir/--out")
     combined_path = os.path.join(common.RESULTS_DIR, "queries_scaling.json")
     combined = {"meta": {"scales": scales, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                          "machine": common.machine(), "loadavg_start": uptime(), "nice": os.nice(0),
-                         "per_scale": {}}}
-    per_scale = {}
-    for scale in scales:
-        local_dir = os.path.join(common.REPO, ".local", "bench-s%g" % scale)
-        out_path = result_path(scale)
-        print("=== scale %g (%s) ===" % (scale, out_path), flush=True)
-        results, target = run_scale(scale, args, local_dir, out_path, noop_site=False,
-                                    build_compare=args.build_compare and scale >= 1)
-        per_scale[scale] = results
-        if scale == 1 and not args.no_chart:
-            chart(results, args.chart)
-        combined["meta"]["per_scale"]["%g" % scale] = {
-            "result": os.path.relpath(out_path, common.REPO), "started": results["meta"]["started"],
-            "finished": results["meta"]["finished"], "loadavg_start": results["meta"]["loadavg_start"],
-            "loadavg_end": results["meta"]["loadavg_end"]}
-        combined["meta"]["server"] = results["meta"]["server"]
-        combined["load"] = {"%g" % sc: {k: r["load"].get(k) for k in (
-            "total_s", "phases", "index_build_s", "index_build_settings", "index_build_notices", "memory_peak",
-            "rows_total", "database_size")} for sc, r in per_scale.items()}
-        combined["index_build_compare"] = {"%g" % sc: r["index_build_compare"] for sc, r in per_scale.items()
-                                           if "index_build_compare" in r}
-        combined["recall"] = {"%g" % sc: r["recall"] for sc, r in per_scale.items()}
-        combined["plans_indexes"] = {"%g" % sc: {n: p["indexes"] for n, p in r["plans"].items()}
-                                     for sc, r in per_scale.items()}
-        combined["growth"] = growth(per_scale)
+                         "latency_rounds": rounds, "per_scale": {}}}
+    per_scale, targets, workloads = {}, {}, {}
+
+    def save():
         combined["meta"]["loadavg_end"] = uptime()
         combined["meta"]["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         with open(combined_path, "w") as handle:
             json.dump(combined, handle, indent=2, default=str)
-        target.cluster.stop()  # free its memory and CPU for the next scale
-    loads = [float(v.split()[0]) for m in combined["meta"]["per_scale"].values()
-             for v in (m["loadavg_start"], m["loadavg_end"])]
+
+    for scale in scales:
+        local_dir = os.path.join(common.REPO, ".local", "bench-s%g" % scale)
+        print("=== scale %g: deploy, load, recall, plans ===" % scale, flush=True)
+        results, target = run_scale(scale, args, local_dir, result_path(scale), noop_site=False, with_latency=False)
+        workloads[scale] = results.pop("_workload")
+        per_scale[scale], targets[scale] = results, target
+        combined["meta"]["per_scale"]["%g" % scale] = {
+            "result": os.path.relpath(result_path(scale), common.REPO), "started": results["meta"]["started"],
+            "loadavg_start": results["meta"]["loadavg_start"], "loaded_and_recall_done": uptime()}
+        combined["meta"]["server"] = results["meta"]["server"]
+        combined["load"] = {"%g" % sc: {k: r["load"].get(k) for k in (
+            "total_s", "phases", "index_build_s", "index_build_settings", "index_build_notices", "memory_peak",
+            "rows_total", "database_size")} for sc, r in per_scale.items()}
+        combined["recall"] = {"%g" % sc: r["recall"] for sc, r in per_scale.items()}
+        combined["plans_indexes"] = {"%g" % sc: {n: p["indexes"] for n, p in r["plans"].items()}
+                                     for sc, r in per_scale.items()}
+        save()
+
+    print("=== latency, %d rounds interleaved over scales %s ===" % (rounds, scales), flush=True)
+    combined["meta"]["latency_started"], combined["meta"]["latency_loadavg_start"] = (
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), uptime())
+    for scale in scales:  # caches of every cluster warm before the first timed round
+        warm(targets[scale])
+    raw = {scale: {"_shapes": {}} for scale in scales}
+    per_round = max(1, args.calls // rounds)
+    for r in range(rounds):
+        order = scales[r % len(scales):] + scales[:r % len(scales)]
+        for scale in order:
+            latency_samples(targets[scale], workloads[scale], calls=per_round, warmup=30 if r == 0 else 5,
+                            into=raw[scale])
+        print("latency round %d/%d done, load %s" % (r + 1, rounds, uptime()), flush=True)
+    combined["meta"]["latency_finished"], combined["meta"]["latency_loadavg_end"] = (
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), uptime())
+    for scale in scales:
+        print("--- s=%g" % scale)
+        results = per_scale[scale]
+        results["latency"], results["result_shapes"] = latency_stats(targets[scale], workloads[scale], raw[scale])
+        results["meta"].update(calls=per_round * rounds, latency_rounds=rounds, finished=time.strftime(
+            "%Y-%m-%dT%H:%M:%SZ", time.gmtime()), loadavg_end=uptime(),
+            latency_window=[combined["meta"]["latency_started"], combined["meta"]["latency_finished"]])
+        results["meta"]["machine"]["loadavg_at_end"] = os.getloadavg()
+        write_result(results, result_path(scale))
+        if scale == 1 and not args.no_chart:
+            chart(results, args.chart)
+    combined["growth"] = growth(per_scale)
+    loads = [float(v.split()[0]) for v in (combined["meta"]["latency_loadavg_start"],
+                                           combined["meta"]["latency_loadavg_end"])]
     combined["meta"]["load_summary"] = "%.1f-%.1f" % (min(loads), max(loads))
-    with open(combined_path, "w") as handle:
-        json.dump(combined, handle, indent=2, default=str)
+    save()
     if not args.no_chart:
         scale_chart(per_scale, combined["growth"], os.path.join(common.REPO, "docs", "benchmarks_latency_scale.png"),
                     combined["meta"])
     for name, g in combined["growth"].items():
         print("%-24s p50 %s ms, exponent %s, %s" % (name, g["p50_ms"], g.get("exponent"),
                                                   "FASTER than log-linear" if g["faster_than_log_linear"] else "ok"))
+
+    if args.build_compare:
+        for scale in scales:
+            if scale < args.build_compare_min_scale:
+                continue
+            print("=== scale %g: documents HNSW build with the former settings ===" % scale, flush=True)
+            per_scale[scale]["index_build_compare"] = compare_builds(targets[scale], per_scale[scale])
+            write_result(per_scale[scale], result_path(scale))
+            combined["index_build_compare"] = {"%g" % sc: r["index_build_compare"] for sc, r in per_scale.items()
+                                               if "index_build_compare" in r}
+            save()
+    for scale in scales:
+        targets[scale].cluster.stop()
     print("results: %s" % combined_path)
 
 
