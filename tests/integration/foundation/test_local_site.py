@@ -18,6 +18,14 @@ def test_site_yml_local_twice_then_stop(pg_engine):
         assert "server: PostgreSQL" in first.stdout
         second = run_playbook("site.yml", inventory="inventories/local", extra_vars=extra)
         assert second.returncode == 0 and second.changed() == 0, second
+        # Output a person reads (issue 15): a clean run warns about nothing (no unmatched host
+        # pattern, no optional extension) and reports no loop item as skipped more than once.
+        for run in (first, second):
+            assert "[WARNING]" not in run.output, run
+            skipped_items = [line for line in run.stdout.splitlines() if line.startswith("skipping:") and "(item=" in line]
+            assert len(skipped_items) == len(set(skipped_items)), skipped_items
+        if pg_engine == "embedded":  # no uuid-ossp there: the summary says so instead of a warning
+            assert "uuid-ossp: not available on this server (optional, skipped)" in second.stdout
         cluster = Cluster(os.path.join(state, "pg", "local"))
         assert cluster.running()
         stop = run_playbook("playbooks/local_stop.yml", inventory="inventories/local", extra_vars=extra)

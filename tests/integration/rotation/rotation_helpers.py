@@ -123,8 +123,13 @@ class Rotation:
         with open(self.inventory, "w") as handle:
             yaml.safe_dump({"all": {"children": {"sensa_databases": {"hosts": {"testdb": host}}}}}, handle)
 
-    def run(self, check=False, verbosity=0, **extra_vars):
+    def run(self, check=False, verbosity=0, crash_after=None, **extra_vars):
+        """The rotation playbook; ``crash_after`` (a task name's start) kills the run right after that
+        task (tests/callback_plugins/crash_after_task.py), a fault injected from outside the role."""
         env = dict(AWS_ENV) if self.backend == "secretsmanager" else {}
+        if crash_after:
+            env.update(ANSIBLE_CALLBACK_PLUGINS=os.path.join(REPO_ROOT, "tests", "callback_plugins"),
+                       ANSIBLE_CALLBACKS_ENABLED="crash_after_task", SENSA_CRASH_AFTER_TASK=crash_after)
         return run_playbook(os.path.join(REPO_ROOT, "playbooks", "rotate_credentials.yml"), inventory=self.inventory,
                             extra_vars=extra_vars or None, check=check, verbosity=verbosity, env=env)
 

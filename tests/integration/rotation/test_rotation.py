@@ -76,14 +76,24 @@ def test_null_password_expiry(file_rotation):
     assert not r.can_login(old) and r.can_login(r.secret())
 
 
-@pytest.mark.parametrize("step", [3, 4, 5, 6])
+# The task of rotate.yml after which each crash test kills the controller.
+CRASH_POINTS = {
+    3: "Step 3 - store a new generated password",
+    4: "Step 4 - set the pending password on the server",
+    5: "Step 5 - log in as the new user",
+    6: "Step 6 - promote the pending version",
+}
+
+
+@pytest.mark.parametrize("step", sorted(CRASH_POINTS))
 def test_crash_after_step_then_rerun_converges(file_rotation, step):
-    """A failure right after step N leaves a state that the next run finishes, without a second rotation."""
+    """A run killed right after step N leaves a state that the next run finishes, without a second rotation."""
     r = file_rotation
     assert r.run().returncode == 0
     old = r.secret()
-    crashed = r.run(pg_rotation_force=True, pg_rotation_fail_after_step=step)
-    assert crashed.returncode != 0 and "pg_rotation_fail_after_step=%d" % step in crashed.output
+    crashed = r.run(pg_rotation_force=True, crash_after=CRASH_POINTS[step])
+    assert crashed.returncode == -9, crashed  # SIGKILL: nothing after the step ran, not even "always"
+    assert "FAULT INJECTED: killed after task '%s" % CRASH_POINTS[step] in crashed.stdout, crashed
     status = r.store.status()
     if step < 6:
         assert status["rotation_in_progress"], "the pending version survives the crash"

@@ -51,7 +51,7 @@ def test_staging_labels_through_the_aws_api(app_db, tmp_path, moto_endpoint):
     v1 = client.describe_secret(SecretId=r.secret_id)["VersionIdsToStages"]
     assert list(v1.values()) == [["AWSCURRENT"]]
     (id1,) = v1
-    assert r.run(pg_rotation_force=True, pg_rotation_fail_after_step=3).returncode != 0
+    assert r.run(pg_rotation_force=True, crash_after="Step 3 - store a new generated password").returncode == -9
     mid = client.describe_secret(SecretId=r.secret_id)["VersionIdsToStages"]
     (id2,) = [v for v in mid if v != id1]
     assert mid == {id1: ["AWSCURRENT"], id2: ["AWSPENDING"]}
