@@ -125,10 +125,9 @@ def libpq_params(params):
 def libpq_environment(kw, base):
     """``base`` (usually os.environ) with the PG* variables of the libpq keywords ``kw``, for
     client programs: connection options, the password above all, never go on a command line.
-    Inherited PG* variables the keywords set are replaced, not merged."""
+    A keyword replaces its inherited variable; variables of keywords not given stay, so a
+    client program sees what psycopg2.connect(**kw) sees (PGHOSTADDR of the private path, say)."""
     env = dict(base)
-    for variable in LIBPQ_ENVIRONMENT.values():
-        env.pop(variable, None)
     for keyword, value in kw.items():
         variable = LIBPQ_ENVIRONMENT.get(keyword)
         if variable and value not in (None, ""):

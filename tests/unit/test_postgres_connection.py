@@ -69,10 +69,12 @@ def test_libpq_params_maps_ssl_files_and_connect_params_win():
                   "target_session_attrs": "read-write"}
 
 
-def test_libpq_environment_replaces_inherited_variables():
-    env = pc.libpq_environment({"host": "db", "password": SECRET, "sslcert": "/c.pem", "sslkey": "/k.pem"},
-                               {"PGPASSWORD": "inherited", "PGUSER": "someone", "PATH": "/bin"})
-    assert env == {"PATH": "/bin", "PGHOST": "db", "PGPASSWORD": SECRET, "PGSSLCERT": "/c.pem", "PGSSLKEY": "/k.pem"}
+def test_libpq_environment_is_what_libpq_sees_for_the_same_keywords():
+    env = pc.libpq_environment({"host": "db", "password": SECRET, "sslcert": "/c.pem", "sslkey": "/k.pem", "port": 5433},
+                               {"PGPASSWORD": "inherited", "PGHOSTADDR": "127.0.0.1", "PATH": "/bin"})
+    # given keywords replace their variables; PGHOSTADDR (the private path's) stays, as it would for libpq
+    assert env == {"PATH": "/bin", "PGHOST": "db", "PGPASSWORD": SECRET, "PGSSLCERT": "/c.pem", "PGSSLKEY": "/k.pem",
+                   "PGPORT": "5433", "PGHOSTADDR": "127.0.0.1"}
 
 
 def test_module_has_the_shared_options_and_marks_the_password_no_log():
