@@ -328,14 +328,17 @@ def violation(check, object_type, obj, message):
     return dict(check=check, object_type=object_type, object=obj, message=message)
 
 
-def _find_table(facts, config, table):
-    """A configured protected table: 'name' is looked up in the schemas in order, 'schema.name' as is."""
+def table_candidates(table, schemas):
+    """The (schema, name) pairs a configured table name may mean, in order: 'schema.name' as is,
+    'name' in each of ``schemas``."""
     if "." in table:
-        schema, name = table.split(".", 1)
-        candidates = [(schema, name)]
-    else:
-        candidates = [(schema, table) for schema in config.schemas]
-    for schema, name in candidates:
+        return [tuple(table.split(".", 1))]
+    return [(schema, table) for schema in schemas]
+
+
+def _find_table(facts, config, table):
+    """A configured protected table, looked up as table_candidates() says."""
+    for schema, name in table_candidates(table, config.schemas):
         for rel in facts["relations"]:
             if rel["schema"] == schema and rel["name"] == name and rel["kind"] in ("table", "partitioned table"):
                 return rel

@@ -27,7 +27,6 @@ import struct
 import subprocess
 import time
 
-BACKENDS = ("none", "ssh", "ssm")
 LOOPBACK = "127.0.0.1"
 SSM_DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
 # The first message of a PostgreSQL connection that asks for TLS (protocol code 80877103).
@@ -41,10 +40,6 @@ INSTALL_HINTS = {
     "session-manager-plugin": "install the Session Manager plugin for the AWS CLI: "
     "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html",
 }
-
-
-class PathError(Exception):
-    """A failure of the path, with a message that names the path and the fix."""
 
 
 def required_tools(backend):

@@ -193,12 +193,7 @@ SELECT p.polname AS name, p.polcmd::text AS command,
 
 
 def _find_protected(tables, config, name):
-    if "." in name:
-        schema, rel = name.split(".", 1)
-        candidates = [(schema, rel)]
-    else:
-        candidates = [(schema, name) for schema in config.schemas]
-    for schema, rel in candidates:
+    for schema, rel in access_checks.table_candidates(name, config.schemas):
         for table in tables:
             if table["schema"] == schema and table["name"] == rel:
                 return table

@@ -24,7 +24,6 @@ from support.collection import REPO_ROOT
 
 DATABASE = "sensa_security"
 APP_LOGIN = "sensa_app_a"
-OTHER_APP_LOGIN = "sensa_app_b"
 DIM = 768
 SECRET = "secret-%s"  # marker in every text a user's world holds, e.g. secret-a
 
