@@ -53,6 +53,43 @@ def test_status_playbook_prints_the_table_and_gates_on_pending(pg_db, tree, tmp_
     ok = run_playbook(playbook, inventory=str(inventory), extra_vars=extra)
     assert ok.returncode == 0 and ok.changed() == 0, ok
     assert "20250101_0003  applied" in ok.stdout and "3 applied, 0 pending" in ok.stdout
+    # The summary at the end (issue 15): the version and what is pending.
+    summary = ok.stdout.split("Summarise the migrations", 1)[1]
+    assert "schema_version: '20250101_0003'" in summary and "pending: none" in summary, ok
+
+
+def test_rollback_playbook_ends_with_what_was_rolled_back_and_to_which_version(pg_db, tree, tmp_path):
+    from support.ansible_run import run_playbook
+
+    _three(tree)
+    assert run(pg_db, tree).returncode == 0
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        "sensa_databases:\n  hosts:\n    testdb:\n      ansible_connection: local\n"
+        "      ansible_python_interpreter: %s\n" % sys.executable)
+    extra = {"sensa_db_login": pg_db.login, "pg_migrations_path": tree.path, "pg_migrations_session_role": "",
+             "pg_migrations_steps": 2}
+    playbook = os.path.join(REPO_ROOT, "playbooks", "rollback.yml")
+
+    preview = run_playbook(playbook, inventory=str(inventory), extra_vars=extra, check=True)
+    assert preview.returncode == 0, preview
+    summary = " ".join(preview.stdout.split("Summarise the migrations", 1)[1].split())
+    assert ("would run 2 rollback file(s), newest first: 20250101_0003_rollback.sql, 20250101_0002_rollback.sql"
+            in summary), preview
+    assert "schema_version: '20250101_0003 (unchanged: check mode)'" in summary, preview
+    assert table_exists(pg_db, "c")
+
+    back = run_playbook(playbook, inventory=str(inventory), extra_vars=extra)
+    assert back.returncode == 0, back
+    summary = " ".join(back.stdout.split("Summarise the migrations", 1)[1].split())
+    assert "rolled back 2 (newest first): 20250101_0003, 20250101_0002" in summary, back
+    assert "schema_version: was 20250101_0003, now 20250101_0001" in summary, back
+    assert not table_exists(pg_db, "b")
+
+    status = run_playbook(os.path.join(REPO_ROOT, "playbooks", "migration_status.yml"), inventory=str(inventory),
+                          extra_vars={k: v for k, v in extra.items() if k != "pg_migrations_steps"})
+    summary = " ".join(status.stdout.split("Summarise the migrations", 1)[1].split())
+    assert "pending: '2: 20250101_0002, 20250101_0003'" in summary and "schema_version: '20250101_0001'" in summary, status
 
 
 def test_fail_on_pending_fails_status_only_when_something_is_pending(pg_db, tree):
