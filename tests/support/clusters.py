@@ -15,17 +15,27 @@ ensure_collection_link()
 from ansible_collections.sensa.infra.plugins.module_utils import pg_cluster  # noqa: E402
 
 
+class ScratchCluster(pg_cluster.Cluster):
+    """A test's cluster, which knows its superuser's password (set at initdb; None: unknown, e.g.
+    a cluster a playbook made), for TCP logins."""
+
+    def __init__(self, base, engine=None, superuser_password=None):
+        super().__init__(base, engine=engine)
+        self.superuser_password = superuser_password
+
+    def init(self, superuser_password=None):
+        return super().init(superuser_password=superuser_password or self.superuser_password)
+
+
 @contextlib.contextmanager
 def throwaway_cluster(engine, prefix="sensa-pg-"):
     """A started cluster with a random superuser password (for TCP); stopped and removed on exit,
     also when the body raised."""
     base = tempfile.mkdtemp(prefix=prefix)
-    cluster = pg_cluster.Cluster(os.path.join(base, "cluster"), engine=engine)
-    password = secrets.token_urlsafe(18)
+    cluster = ScratchCluster(os.path.join(base, "cluster"), engine=engine, superuser_password=secrets.token_urlsafe(18))
     try:
-        cluster.init(superuser_password=password)
+        cluster.init()
         cluster.start()
-        cluster.superuser_password = password
         yield cluster
     finally:
         cluster.destroy()

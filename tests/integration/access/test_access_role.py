@@ -53,17 +53,19 @@ def reset_roles(db):
         db.psql('DROP ROLE IF EXISTS "%s";' % role)
 
 
-def write_inventory(db, directory):
-    inventory = os.path.join(str(directory), "hosts-%s.yml" % db.name)
-    with open(inventory, "w") as handle:
-        json.dump({"all": {"hosts": {"access_db": {
-            "ansible_connection": "local",
-            "ansible_python_interpreter": os.path.join(REPO_ROOT, ".venv", "bin", "python"),
-            "sensa_db_login": db.login,
-            "pg_extensions_uuid_ossp_required": False,
-        }}}}, handle)
-    db.inventory = inventory
-    return db
+class InventoriedDatabase(Database):
+    """A database and the inventory, written in ``directory``, that points the playbooks at it."""
+
+    def __init__(self, cluster, name, superuser_password, directory):
+        super().__init__(cluster, name, superuser_password)
+        self.inventory = os.path.join(str(directory), "hosts-%s.yml" % name)
+        with open(self.inventory, "w") as handle:
+            json.dump({"all": {"hosts": {"access_db": {
+                "ansible_connection": "local",
+                "ansible_python_interpreter": os.path.join(REPO_ROOT, ".venv", "bin", "python"),
+                "sensa_db_login": self.login,
+                "pg_extensions_uuid_ossp_required": False,
+            }}}}, handle)
 
 
 def play(db, name="database.yml", **kwargs):
@@ -79,7 +81,7 @@ def stage(pg_server, tmp_path_factory):
     """
     name = "access_" + uuid.uuid4().hex[:10]
     pg_server.create_database(name)
-    db = write_inventory(Database(pg_server, name, pg_server.superuser_password), tmp_path_factory.mktemp("access"))
+    db = InventoriedDatabase(pg_server, name, pg_server.superuser_password, tmp_path_factory.mktemp("access"))
     reset_roles(db)
     first = play(db)
     second = play(db) if first.returncode == 0 else None
@@ -101,7 +103,7 @@ def clone(applied, pg_server, tmp_path):
     """A copy of the applied database that a test may change; role changes are undone after."""
     name = "access_" + uuid.uuid4().hex[:10]
     pg_server.create_database(name, template=applied.name)
-    db = write_inventory(Database(pg_server, name, pg_server.superuser_password), tmp_path)
+    db = InventoriedDatabase(pg_server, name, pg_server.superuser_password, tmp_path)
     # CREATE DATABASE ... TEMPLATE copies the contents, not the database's own ACL: restore
     # what the role set on the original so the clone starts converged.
     db.psql('REVOKE ALL ON DATABASE "%s" FROM PUBLIC; GRANT CONNECT ON DATABASE "%s" TO sensa_app, sensa_admin, sensa_readonly;'
@@ -143,8 +145,8 @@ def fail_sql(conn, sql, params=None):
 def test_check_mode_of_the_roles_entry_point_creates_nothing(pg_db, tmp_path):
     # Runs before the module's stage database exists, so the roles can be dropped.
     reset_roles(pg_db)
-    write_inventory(pg_db, tmp_path)
-    preview = play(pg_db, "roles_only.yml", check=True)
+    preview = play(InventoriedDatabase(pg_db.cluster, pg_db.name, pg_db.superuser_password, tmp_path), "roles_only.yml",
+                   check=True)
     assert preview.returncode == 0, preview
     assert preview.changed() > 0
     assert pg_db.scalar("SELECT count(*) FROM pg_roles WHERE rolname = ANY(%s)", (list(ALL_ROLES),)) == 0

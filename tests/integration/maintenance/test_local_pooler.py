@@ -21,6 +21,7 @@ import pytest
 from maintenance_helpers import GRANTS_SQL, PREPARE_SQL, ROLES_SQL, apply_migrations
 
 from support.ansible_run import run_playbook
+from support.clusters import ScratchCluster
 from support.collection import REPO_ROOT, ensure_collection_link
 from support.database import Database
 from support.schema import MIGRATIONS_DIR
@@ -75,9 +76,8 @@ def pooled(pg_engine):
     try:
         assert runs[0].returncode == 0, runs[0]
         runs.append(run_playbook(PROVISION, inventory=inventory, timeout=300))
-        cluster = pg_cluster.Cluster(base)
+        cluster = ScratchCluster(base)  # made by the playbook: its superuser has no password
         pooler = pg_pooler.Pooler(base)
-        cluster.superuser_password = None
         db = Database(cluster, "sensa", None)
         cluster.psql(ROLES_SQL)
         db.psql(PREPARE_SQL)

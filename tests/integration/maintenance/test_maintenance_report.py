@@ -16,6 +16,7 @@ from maintenance_helpers import apply_migrations, copy_of, migrated_template, wr
 from support.ansible_run import run_playbook
 from support.clusters import private_cluster_fixture
 from support.collection import REPO_ROOT, ensure_collection_link
+from support.database import Database
 from support.schema import MIGRATIONS_DIR
 
 ensure_collection_link()
@@ -43,11 +44,18 @@ def template(pg_server):
     pg_server.drop_database(name)
 
 
+class ReportedDatabase(Database):
+    """A copy of the migrated template, where its report goes, and the inventory that says so."""
+
+    def __init__(self, cluster, name, directory):
+        super().__init__(cluster, name, cluster.superuser_password)
+        self.report_dir = os.path.join(str(directory), "report")
+        self.inventory = write_inventory(self, directory, pg_maintenance_report_dir=self.report_dir)
+
+
 @pytest.fixture
 def db(pg_server, template, tmp_path):
-    database = copy_of(pg_server, template)
-    database.report_dir = str(tmp_path / "report")
-    database.inventory = write_inventory(database, tmp_path, pg_maintenance_report_dir=database.report_dir)
+    database = ReportedDatabase(pg_server, copy_of(pg_server, template), tmp_path)
     yield database
     pg_server.drop_database(database.name)
 

@@ -14,6 +14,7 @@ import sys
 import tempfile
 
 from support.ansible_run import run_playbook
+from support.clusters import ScratchCluster
 from support.collection import REPO_ROOT, ensure_collection_link
 
 ensure_collection_link()
@@ -35,13 +36,11 @@ def archiving_source(engine):
     uid, gid = pg_cluster._service_account()  # pylint: disable=protected-access
     if os.geteuid() == 0:
         os.chown(archive, uid, gid)
-    cluster = pg_cluster.Cluster(os.path.join(work, "source"), engine=engine)
-    password = secrets.token_urlsafe(18)
+    cluster = ScratchCluster(os.path.join(work, "source"), engine=engine, superuser_password=secrets.token_urlsafe(18))
     try:
-        cluster.init(superuser_password=password)
+        cluster.init()
         cluster.start(settings={"wal_level": "replica", "archive_mode": "on",
                                 "archive_command": "cp %%p %s/%%f" % archive, "archive_timeout": "0"})
-        cluster.superuser_password = password
         yield cluster, archive, work
     finally:
         cluster.destroy()

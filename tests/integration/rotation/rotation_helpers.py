@@ -155,6 +155,17 @@ class Rotation:
         assert count == 3, "RLS must show only the rows of the current user"
         return True
 
+    def can_login_plain(self, value):
+        """Whether ``value``'s credentials log in at all (no RLS check: for users the test schema does not grant)."""
+        import psycopg2
+
+        try:
+            psycopg2.connect(host=value["host"], port=value["port"], dbname=value["dbname"], user=value["username"],
+                             password=value["password"], connect_timeout=5).close()
+        except psycopg2.OperationalError:
+            return False
+        return True
+
 
 @pytest.fixture(params=["file", "secretsmanager"])
 def rotation(request, app_db, tmp_path):
@@ -169,17 +180,3 @@ def file_rotation(app_db, tmp_path):
 
 def dump(obj):
     return json.dumps(obj, indent=2, sort_keys=True)
-
-
-def _can_login_plain(self, value):
-    import psycopg2
-
-    try:
-        psycopg2.connect(host=value["host"], port=value["port"], dbname=value["dbname"], user=value["username"],
-                         password=value["password"], connect_timeout=5).close()
-    except psycopg2.OperationalError:
-        return False
-    return True
-
-
-Rotation.can_login_plain = _can_login_plain

@@ -8,8 +8,9 @@ when missing and never dropped; the LOGIN members used here get unique names.
 import uuid
 
 import pytest
-from sensa_schema_helpers import GRANTS, GROUP_ROLES, Roles, prepare_database, seed
+from sensa_schema_helpers import GRANTS, GROUP_ROLES, Roles, SchemaDatabase, prepare_database, seed
 
+from support.database import Database
 from support.schema import apply_schema
 
 
@@ -34,12 +35,12 @@ def roles(pg_server):
 
 
 @pytest.fixture(scope="session")
-def schema_template(pg_server, pg_db_class, roles):
+def schema_template(pg_server, roles):  # noqa: ARG001 - roles creates sensa_migrator, which the migrations run as
     """One database migrated as sensa_migrator (which then owns everything) with the grants
     the access stage gives; every app_db is a copy of it (much faster than migrating each)."""
     name = "tpl_schema_" + uuid.uuid4().hex[:8]
     pg_server.create_database(name)
-    db = pg_db_class(pg_server, name, pg_server.superuser_password)
+    db = Database(pg_server, name, pg_server.superuser_password)
     prepare_database(db)
     apply_schema(db, role="sensa_migrator")
     db.psql(GRANTS)
@@ -49,23 +50,12 @@ def schema_template(pg_server, pg_db_class, roles):
         pg_server.drop_database(name)
 
 
-@pytest.fixture(scope="session")
-def pg_db_class(request):
-    """The Database class of tests/conftest.py (the class pg_db yields)."""
-    for plugin in request.config.pluginmanager.get_plugins():
-        cls = getattr(plugin, "Database", None)
-        if cls is not None and hasattr(cls, "pg_dump_schema"):
-            return cls
-    raise RuntimeError("tests/conftest.py Database class not found")
-
-
 @pytest.fixture
-def app_db(pg_server, pg_db_class, schema_template, roles):
+def app_db(pg_server, schema_template, roles):
     """A fresh copy of the migrated template database."""
     name = "t_" + uuid.uuid4().hex[:12]
     pg_server.create_database(name, template=schema_template)
-    db = pg_db_class(pg_server, name, pg_server.superuser_password)
-    db.roles = roles
+    db = SchemaDatabase(pg_server, name, pg_server.superuser_password, roles)
     try:
         yield db
     finally:
@@ -78,15 +68,13 @@ def data(app_db):
 
 
 @pytest.fixture(scope="module")
-def shared_db(pg_server, pg_db_class, schema_template, roles):
+def shared_db(pg_server, schema_template, roles):
     """One migrated copy per test module, seeded with the data set. Tests that use it work
     inside transactions they roll back (helpers ``session`` and ``superuser``), so they do
     not see each other's changes."""
     name = "t_" + uuid.uuid4().hex[:12]
     pg_server.create_database(name, template=schema_template)
-    db = pg_db_class(pg_server, name, pg_server.superuser_password)
-    db.roles = roles
-    db.data = seed(db)
+    db = SchemaDatabase(pg_server, name, pg_server.superuser_password, roles).seeded()
     try:
         yield db
     finally:

@@ -4,6 +4,8 @@ import hashlib
 import random
 from contextlib import contextmanager
 
+from support.database import Database
+
 GROUP_ROLES = {
     "sensa_migrator": "NOLOGIN NOSUPERUSER NOBYPASSRLS",
     "sensa_app": "NOLOGIN NOSUPERUSER NOBYPASSRLS",
@@ -37,6 +39,20 @@ class Roles:
         self.app_other = "schema_app2_" + suffix
         self.admin = "schema_admin_" + suffix
         self.readonly = "schema_ro_" + suffix
+
+
+class SchemaDatabase(Database):
+    """A copy of the migrated schema with the suite's LOGIN roles and, once ``seeded()``, the
+    data set (``data``, a Data)."""
+
+    def __init__(self, cluster, name, superuser_password, roles):
+        super().__init__(cluster, name, superuser_password)
+        self.roles = roles
+        self.data = None
+
+    def seeded(self):
+        self.data = seed(self)
+        return self
 
 
 def prepare_database(db):
@@ -90,7 +106,16 @@ def run(db, sql, params=None):
 
 
 class Data:
-    pass
+    """The ids of the seeded rows: users a-e, their courses, documents, chapters, chunks, keywords, ..."""
+
+    def __init__(self):
+        self.a = self.b = self.c = self.d = self.e = None
+        self.course_a = self.course_a2 = self.course_b = None
+        self.chapter_a = self.chapter_b = None
+        self.doc, self.chunks, self.vectors, self.kw = {}, {}, {}, {}
+        self.progress_a = self.progress_b = None
+        self.annotation_a = self.annotation_b = None
+        self.feedback_a = self.feedback_b = None
 
 
 def seed(db):
@@ -98,15 +123,15 @@ def seed(db):
     chapters, chunks with embeddings, keywords, progress, annotations and feedback."""
     rng = random.Random(42)  # noqa: S311 - test data, not secrets
     d = Data()
-    names = ["a", "b", "c", "d", "e"]
-    for n in names:
-        uid = db.scalar(
+    users = {}
+    for n in ("a", "b", "c", "d", "e"):
+        users[n] = db.scalar(
             "INSERT INTO users (cognito_sub, email, display_name) VALUES (%s, %s, %s) RETURNING id",
             ("sub-" + n, n + "@example.com", n.upper()),
         )
-        setattr(d, n, uid)
+    d.a, d.b, d.c, d.d, d.e = users["a"], users["b"], users["c"], users["d"], users["e"]
     for n in ("a", "b"):
-        db.query("INSERT INTO user_profiles (user_id, interests) VALUES (%s, %s)", (getattr(d, n), ["math"]))
+        db.query("INSERT INTO user_profiles (user_id, interests) VALUES (%s, %s)", (users[n], ["math"]))
     d.course_a = db.scalar(
         "INSERT INTO courses (owner_id, title, description) VALUES (%s, 'Linear Algebra Basics', "
         "'Vectors, matrices and linear maps') RETURNING id", (d.a,))
@@ -116,21 +141,19 @@ def seed(db):
     d.course_b = db.scalar(
         "INSERT INTO courses (owner_id, title, description) VALUES (%s, 'Abstract Algebra', "
         "'Groups, rings and fields') RETURNING id", (d.b,))
-    d.doc = {}
-    d.chunks = {}
-    d.vectors = {}
+    chapters = {}
     for key, course in (("a", d.course_a), ("b", d.course_b)):
         doc = db.scalar(
             "INSERT INTO course_documents (course_id, uploaded_by, s3_bucket, s3_key, original_filename, content_type, "
             "size_bytes) VALUES (%s, %s, 'sensa-docs', %s, 'book.pdf', 'application/pdf', 1000) RETURNING id",
-            (course, getattr(d, key), "courses/%s/book.pdf" % course),
+            (course, users[key], "courses/%s/book.pdf" % course),
         )
         d.doc[key] = doc
         chapter = db.scalar(
             "INSERT INTO chapters (course_id, course_document_id, position, title) VALUES (%s, %s, 1, 'One') RETURNING id",
             (course, doc),
         )
-        setattr(d, "chapter_" + key, chapter)
+        chapters[key] = chapter
         d.chunks[key] = []
         for i in range(12):
             v = rand_vec(rng)
@@ -142,7 +165,7 @@ def seed(db):
             )
             d.chunks[key].append(cid)
             d.vectors[cid] = v
-    d.kw = {}
+    d.chapter_a, d.chapter_b = chapters["a"], chapters["b"]
     for key, course in (("a", d.course_a), ("b", d.course_b)):
         for term in ["Neural Network", "neural networks", "Gradient Descent", "Eigenvalue"]:
             kid = db.scalar(

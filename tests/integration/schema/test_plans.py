@@ -9,7 +9,7 @@ import re
 import uuid
 
 import pytest
-from sensa_schema_helpers import seed, session, vec
+from sensa_schema_helpers import SchemaDatabase, session, vec
 
 
 @pytest.fixture(scope="module")
@@ -102,14 +102,12 @@ CROWD_COURSES = 1500
 
 
 @pytest.fixture(scope="module")
-def crowded(pg_server, pg_db_class, schema_template, roles):
+def crowded(pg_server, schema_template, roles):
     """The fixture data set plus CROWD_COURSES courses of another author, each with a document,
     two chunks and two keywords (random embeddings), analysed; auto_explain on for the app login."""
     name = "t_" + uuid.uuid4().hex[:12]
     pg_server.create_database(name, template=schema_template)
-    db = pg_db_class(pg_server, name, pg_server.superuser_password)
-    db.roles = roles
-    db.data = seed(db)
+    db = SchemaDatabase(pg_server, name, pg_server.superuser_password, roles).seeded()
     db.psql("""
         INSERT INTO users (cognito_sub, email, display_name) VALUES ('sub-crowd', 'crowd@example.com', 'Crowd');
         INSERT INTO courses (owner_id, title, description)

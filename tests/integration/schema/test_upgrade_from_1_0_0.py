@@ -1,12 +1,15 @@
 """A database at 1.0.0 (migrations 0001-0005, with data) upgrades with a plain re-run and ends
 with exactly the schema of a fresh database (pg_dump --schema-only)."""
 
+import pytest
 from sensa_schema_helpers import prepare_database, seed
 
+from support.database import Database
 from support.schema import apply_schema
 
 
-def test_upgraded_database_equals_a_fresh_one(pg_server, pg_db_class, pg_db, roles):
+@pytest.mark.usefixtures("roles")  # creates sensa_migrator, which the migrations run as
+def test_upgraded_database_equals_a_fresh_one(pg_server, pg_db):
     prepare_database(pg_db)
     apply_schema(pg_db, role="sensa_migrator")
     fresh = pg_db.pg_dump_schema()
@@ -14,7 +17,7 @@ def test_upgraded_database_equals_a_fresh_one(pg_server, pg_db_class, pg_db, rol
     name = pg_db.name + "_up"
     pg_server.create_database(name)
     try:
-        old = pg_db_class(pg_server, name, pg_server.superuser_password)
+        old = Database(pg_server, name, pg_server.superuser_password)
         prepare_database(old)
         assert apply_schema(old, upto="0005", role="sensa_migrator")[-1].endswith("_0005")
         data = seed(old)

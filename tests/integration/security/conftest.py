@@ -15,12 +15,18 @@ def pg_server(pg_engine):
         yield cluster
 
 
+class DeployedDatabase(Database):
+    """The database playbooks/database.yml deployed, with the world seeded into it (``world``)."""
+
+    def __init__(self, cluster, name, superuser_password):
+        super().__init__(cluster, name, superuser_password)
+        self.world = seed_world(self)
+
+
 @pytest.fixture(scope="session")
 def deployed(pg_server, tmp_path_factory):
     deploy(pg_server, tmp_path_factory.mktemp("security"))
-    db = Database(pg_server, DATABASE, pg_server.superuser_password)
-    db.world = seed_world(db)
-    return db
+    return DeployedDatabase(pg_server, DATABASE, pg_server.superuser_password)
 
 
 @pytest.fixture
