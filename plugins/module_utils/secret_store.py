@@ -5,8 +5,9 @@
 
 Two backends behave alike:
 
-* ``SecretsManagerStore``: AWS Secrets Manager through boto3 (region, profile,
-  endpoint_url and explicit credentials honoured; boto3's own chain otherwise).
+* ``SecretsManagerStore``: AWS Secrets Manager through a boto3 client (the db_secret module
+  passes amazon.aws's; without one, region, profile, endpoint_url and explicit credentials
+  are honoured and boto3's own chain otherwise).
 * ``FileSecretStore``: one JSON file (mode 0600 in a 0700 directory) for the local
   inventory, replaced atomically (temp file in the same directory, fsync, os.replace)
   under an advisory lock, keeping versions and the same staging labels.
@@ -63,7 +64,15 @@ FILE_FORMAT = "sensa.infra/secret-file/v1"
 
 
 class SecretStoreError(Exception):
-    """A store operation failed; the message names the operation and the secret, never a value."""
+    """A store operation failed; the message names the operation and the secret, never a value.
+
+    ``aws_error`` is the botocore exception behind it, if any, and ``doing`` the operation and
+    secret without that error's text, so an AnsibleAWSModule can report it through fail_json_aws."""
+
+    def __init__(self, message, aws_error=None, doing=None):
+        super(SecretStoreError, self).__init__(message)
+        self.aws_error = aws_error
+        self.doing = doing or message
 
 
 def generate_password(length=32, alphabet=URI_SAFE_ALPHABET):
@@ -432,16 +441,16 @@ class SecretsManagerStore(SecretStore):
     def _call(self, operation, **kwargs):
         from botocore.exceptions import BotoCoreError, ClientError
 
+        doing = "%s on %s failed" % (_operation_name(operation), self.location)
         try:
             return getattr(self.client, operation)(**kwargs)
         except ClientError as exc:
             error = exc.response.get("Error", {})
             if error.get("Code") == "ResourceNotFoundException":
                 raise _NotFound()
-            raise SecretStoreError("%s on %s failed: %s: %s" % (
-                _operation_name(operation), self.location, error.get("Code"), error.get("Message")))
+            raise SecretStoreError("%s: %s: %s" % (doing, error.get("Code"), error.get("Message")), exc, doing)
         except BotoCoreError as exc:
-            raise SecretStoreError("%s on %s failed: %s" % (_operation_name(operation), self.location, exc))
+            raise SecretStoreError("%s: %s" % (doing, exc), exc, doing)
 
     def describe(self):
         # DescribeSecret first: it answers ResourceNotFoundException for a missing secret on every
@@ -523,15 +532,3 @@ def make_secretsmanager_client(region=None, profile=None, endpoint_url=None, acc
     except BotoCoreError as exc:
         raise SecretStoreError("cannot create a Secrets Manager client: %s" % exc)
 
-
-def open_store(backend, path=None, secret_id=None, **aws):
-    """The store for module/test parameters: backend 'file' (path) or 'secretsmanager' (secret_id)."""
-    if backend == "file":
-        if not path:
-            raise SecretStoreError("backend 'file' needs a path")
-        return FileSecretStore(path, name=secret_id)
-    if backend == "secretsmanager":
-        if not secret_id:
-            raise SecretStoreError("backend 'secretsmanager' needs a secret_id (name or ARN)")
-        return SecretsManagerStore(secret_id, **aws)
-    raise SecretStoreError("unknown secret store backend %r; choose file or secretsmanager" % backend)

@@ -103,36 +103,6 @@ options:
       - The module fails unless the task has C(no_log) set, so the password cannot reach the output or logs.
     type: bool
     default: false
-  region:
-    description:
-      - AWS region (O(backend=secretsmanager)). Defaults to boto3's configuration (C(AWS_REGION), profile).
-    type: str
-    aliases: [ aws_region ]
-  profile:
-    description:
-      - Named AWS profile (O(backend=secretsmanager)).
-    type: str
-    aliases: [ aws_profile ]
-  endpoint_url:
-    description:
-      - Alternative Secrets Manager endpoint (a VPC endpoint, or moto in tests).
-    type: str
-    aliases: [ aws_endpoint_url ]
-  access_key:
-    description:
-      - AWS access key id. Defaults to boto3's credential chain.
-    type: str
-    aliases: [ aws_access_key_id ]
-  secret_key:
-    description:
-      - AWS secret access key. Defaults to boto3's credential chain.
-    type: str
-    aliases: [ aws_secret_access_key ]
-  session_token:
-    description:
-      - AWS session token for temporary credentials.
-    type: str
-    aliases: [ aws_session_token ]
   kms_key_id:
     description:
       - KMS key for a secret created by O(operation=ensure_current) (Secrets Manager's default key otherwise).
@@ -141,6 +111,10 @@ options:
     description:
       - Description of a secret created by O(operation=ensure_current).
     type: str
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
 attributes:
   check_mode:
     support: full
@@ -153,6 +127,8 @@ notes:
     then C(UpdateSecretVersionStage) with C(MoveToVersionId)/C(RemoveFromVersionId)); a rotation is in progress
     when C(AWSPENDING) is on a version that is not C(AWSCURRENT).
   - The file backend drops versions that carry no label; Secrets Manager keeps them as deprecated versions for a while.
+  - The AWS options (O(region), O(profile), O(endpoint_url), credentials, O(validate_certs), O(aws_ca_bundle), ...)
+    are amazon.aws's and apply to O(backend=secretsmanager) only; O(backend=file) needs neither boto3 nor AWS.
 requirements:
   - boto3 (O(backend=secretsmanager) only)
 seealso:
@@ -256,20 +232,39 @@ secret:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import HAS_BOTO3
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.sensa.infra.plugins.module_utils.secret_store import (
     STAGES,
     URI_SAFE_ALPHABET,
+    FileSecretStore,
+    SecretsManagerStore,
     SecretStoreError,
     generate_password,
-    open_store,
     public_fields,
 )
 
 
+def open_store(module):
+    params = module.params
+    if params["backend"] == "file":
+        return FileSecretStore(params["path"], name=params["secret_id"])
+    if not HAS_BOTO3:
+        module.fail_json(msg=missing_required_lib("boto3 and botocore", reason="for backend=secretsmanager"))
+    from botocore.config import Config
+
+    # amazon.aws's client: its options (profile, region, endpoint_url, validate_certs, aws_ca_bundle,
+    # credentials), its user agent, and botocore's standard retries (jittered, throttling-aware) on every
+    # call; an aws_config of the task wins over these.
+    client = module.client("secretsmanager", config=Config(retries=dict(mode="standard", max_attempts=8)))
+    return SecretsManagerStore(params["secret_id"], kms_key_id=params["kms_key_id"],
+                               description=params["description"], client=client)
+
+
 def main():
-    module = AnsibleModule(
+    module = AnsibleAWSModule(
         argument_spec=dict(
             operation=dict(type="str", default="status",
                            choices=["status", "get", "ensure_current", "put_pending", "promote", "discard_pending"]),
@@ -285,12 +280,6 @@ def main():
             password_alphabet=dict(type="str", default=URI_SAFE_ALPHABET, no_log=False),
             overwrite_pending=dict(type="bool", default=False),
             return_secret=dict(type="bool", default=False, no_log=False),
-            region=dict(type="str", aliases=["aws_region"]),
-            profile=dict(type="str", aliases=["aws_profile"]),
-            endpoint_url=dict(type="str", aliases=["aws_endpoint_url"]),
-            access_key=dict(type="str", aliases=["aws_access_key_id"], no_log=True),
-            secret_key=dict(type="str", aliases=["aws_secret_access_key"], no_log=True),
-            session_token=dict(type="str", aliases=["aws_session_token"], no_log=True),
             kms_key_id=dict(type="str"),
             description=dict(type="str"),
         ),
@@ -301,6 +290,7 @@ def main():
             ("operation", "put_pending", ["value"]),
         ],
         supports_check_mode=True,
+        check_boto3=False,  # the file backend needs no boto3; open_store() checks it for Secrets Manager
     )
     params = module.params
     operation = params["operation"]
@@ -309,12 +299,7 @@ def main():
         module.fail_json(msg="return_secret=true returns the password; set no_log: true on this task")
 
     try:
-        store = open_store(
-            params["backend"], path=params["path"], secret_id=params["secret_id"],
-            region=params["region"], profile=params["profile"], endpoint_url=params["endpoint_url"],
-            access_key=params["access_key"], secret_key=params["secret_key"], session_token=params["session_token"],
-            kms_key_id=params["kms_key_id"], description=params["description"],
-        ) if params["backend"] == "secretsmanager" else open_store("file", path=params["path"], secret_id=params["secret_id"])
+        store = open_store(module)
 
         result = dict(changed=False, version_id=None)
         value = None
@@ -362,6 +347,8 @@ def main():
             result["changed"], result["version_id"] = store.discard_pending(check_mode=module.check_mode)
         result["status"] = store.status()
     except SecretStoreError as exc:
+        if exc.aws_error is not None:
+            module.fail_json_aws(exc.aws_error, msg=exc.doing)
         module.fail_json(msg=str(exc))
     module.exit_json(**result)
 

@@ -23,34 +23,10 @@ author:
 options:
   region:
     description:
-      - The region to copy into (and where O(state=absent) deletes). Defaults to boto3's configuration.
+      - The region to copy into (and where O(state=absent) deletes). Defaults to boto3's configuration
+        (C(AWS_REGION), the profile).
     type: str
     aliases: [ aws_region ]
-  profile:
-    description:
-      - Named AWS profile.
-    type: str
-    aliases: [ aws_profile ]
-  endpoint_url:
-    description:
-      - Alternative RDS endpoint (a VPC endpoint, or moto in tests).
-    type: str
-    aliases: [ aws_endpoint_url ]
-  access_key:
-    description:
-      - AWS access key id. Defaults to boto3's credential chain.
-    type: str
-    aliases: [ aws_access_key_id ]
-  secret_key:
-    description:
-      - AWS secret access key. Defaults to boto3's credential chain.
-    type: str
-    aliases: [ aws_secret_access_key ]
-  session_token:
-    description:
-      - AWS session token for temporary credentials.
-    type: str
-    aliases: [ aws_session_token ]
   db_snapshot_identifier:
     description:
       - Name of the copy in the module's region.
@@ -87,6 +63,10 @@ attributes:
   diff_mode:
     support: none
     description: Nothing to diff.
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
 seealso:
   - module: amazon.aws.rds_instance_snapshot
 """
@@ -109,20 +89,15 @@ snapshot:
 """
 
 import time
-import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 try:
-    import boto3
     import botocore
     from botocore.config import Config
-
-    BOTO3_IMPORT_ERROR = None
-except ImportError:
-    boto3 = botocore = Config = None
-    BOTO3_IMPORT_ERROR = traceback.format_exc()
+except ImportError:  # AnsibleAWSModule reports the missing library
+    botocore = Config = None
 
 
 def describe(client, identifier):
@@ -150,7 +125,7 @@ def wait_for(module, client, identifier, gone=False):
 
 
 def main():
-    module = AnsibleModule(
+    module = AnsibleAWSModule(
         argument_spec=dict(
             db_snapshot_identifier=dict(type="str", required=True),
             source_db_snapshot_arn=dict(type="str"),
@@ -158,28 +133,16 @@ def main():
             kms_key_id=dict(type="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             wait_timeout=dict(type="int", default=1800),
-            region=dict(type="str", aliases=["aws_region"]),
-            profile=dict(type="str", aliases=["aws_profile"]),
-            endpoint_url=dict(type="str", aliases=["aws_endpoint_url"]),
-            access_key=dict(type="str", aliases=["aws_access_key_id"], no_log=True),
-            secret_key=dict(type="str", aliases=["aws_secret_access_key"], no_log=True),
-            session_token=dict(type="str", aliases=["aws_session_token"], no_log=True),
         ),
         required_if=[("state", "present", ["source_db_snapshot_arn", "source_region"])],
         supports_check_mode=True,
     )
-    if BOTO3_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
     params = module.params
     identifier = params["db_snapshot_identifier"]
+    # amazon.aws's client (its options, credentials and user agent) with botocore's standard retries:
+    # jittered backoff on throttling and transient errors; an aws_config of the task wins.
+    client = module.client("rds", config=Config(retries=dict(mode="standard", max_attempts=8)))
     try:
-        session = boto3.session.Session(
-            profile_name=params["profile"] or None, region_name=params["region"] or None,
-            aws_access_key_id=params["access_key"] or None, aws_secret_access_key=params["secret_key"] or None,
-            aws_session_token=params["session_token"] or None)
-        # Standard retries: jittered backoff on throttling and transient errors.
-        client = session.client("rds", endpoint_url=params["endpoint_url"] or None,
-                                config=Config(retries=dict(mode="standard", max_attempts=8)))
         existing = describe(client, identifier)
         if params["state"] == "absent":
             if existing and not module.check_mode:
@@ -197,10 +160,10 @@ def main():
         client.copy_db_snapshot(**request)
         snapshot = wait_for(module, client, identifier)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-        module.fail_json(msg="could not %s snapshot %s in %s: %s" % (
+        module.fail_json_aws(exc, msg="could not %s snapshot %s in %s" % (
             "delete" if params["state"] == "absent" else "copy %s from %s into" % (
                 params["source_db_snapshot_arn"], params["source_region"]),
-            identifier, params["region"] or "the default region", exc))
+            identifier, module.region or "the default region"))
     module.exit_json(changed=True, snapshot=camel_dict_to_snake_dict(snapshot))
 
 
