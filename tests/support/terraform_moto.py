@@ -44,6 +44,19 @@ is bridged here, in the emulator, never in files/terraform. Each gap, and why:
     instance's security groups (the provider reads vpc_security_group_ids from those).
 16. The RDS-managed master secret always holds the user "admin" and one fixed password:
     here it holds the instance's master user name and a random password, as RDS's does.
+17. RDS cross-region replication of automated backups (production DR, modules/dr_backups)
+    is not implemented: StartDBInstanceAutomatedBackupsReplication and
+    StopDBInstanceAutomatedBackupsReplication are missing, and
+    DescribeDBInstanceAutomatedBackups ignores DBInstanceAutomatedBackupsArn. Implemented
+    here in the DR region's backend: starting needs the source instance to exist in its own
+    region (and a different one), answers a replicated backup with status "replicating",
+    the DR key and the retention asked for; describing by ARN finds it (or answers
+    DBInstanceAutomatedBackupNotFound); stopping removes it. No backup data is copied (moto
+    has none): what the restore playbook does with the ARN is its own test's business.
+18. PutBucketLogging checks that the target bucket's policy lets logging.s3.amazonaws.com
+    write, but fails with an internal error (AttributeError) on the first statement whose
+    Principal is "*" (every TLS-only deny statement has one), so the provider retries until
+    it gives up. The same check here, reading "*", a string or a list where AWS allows them.
 
 Gaps 4-8 would otherwise show as changes in every plan after an apply (the provider reads
 back something other than what it wrote); with them bridged, a second plan is empty.
@@ -75,6 +88,8 @@ GAPS = (
     "a network interface without a public address has no Association",
     "an instance's security groups include those of its primary network interface",
     "the RDS-managed master secret holds the instance's master user and a random password",
+    "RDS cross-region replication of automated backups is implemented (start, describe by ARN, stop)",
+    "PutBucketLogging's target-policy check reads statements whose Principal is \"*\"",
 )
 
 
@@ -155,6 +170,8 @@ def _patch_moto():
 
     MasterUserSecret._generate_secret_string = secret_string
     _patch_round_trips()
+    _patch_backup_replication()
+    _patch_bucket_logging_check()
 
 
 def _patch_round_trips():
@@ -260,6 +277,104 @@ def _patch_missing_actions():
     ApplicationAutoScalingResponse.list_tags_for_resource = list_tags_for_resource
     ApplicationAutoScalingResponse.tag_resource = tag_resource
     ApplicationAutoScalingResponse.untag_resource = untag_resource
+
+
+def _patch_backup_replication():
+    """Gap 17: cross-region replication of automated backups, in the DR region's backend."""
+    from moto.core.responses import ActionResult
+    from moto.rds.exceptions import DBInstanceNotFoundError, RDSClientError
+    from moto.rds.models import rds_backends
+    from moto.rds.responses import RDSResponse
+
+    replicated = {}  # (account, DR region) -> {replicated-backups ARN: DBInstanceAutomatedBackup}
+
+    def start_replication(self):
+        source_arn = self._get_param("SourceDBInstanceArn")
+        parts = source_arn.split(":")
+        if len(parts) < 7 or parts[5] != "db":
+            raise RDSClientError("InvalidParameterValue", "SourceDBInstanceArn %s is not a DB instance ARN." % source_arn)
+        partition, source_region, account, identifier = parts[1], parts[3], parts[4], parts[6]
+        if source_region == self.region:
+            raise RDSClientError("InvalidParameterCombination", "The source instance is in the region the backups would be replicated to.")
+        source = rds_backends[account][source_region].databases.get(identifier)
+        if source is None:
+            raise DBInstanceNotFoundError(identifier)
+        resource_id = source.dbi_resource_id
+        arn = "arn:%s:rds:%s:%s:auto-backup:ab-%s" % (partition, self.region, account, uuid.uuid4().hex[:26])
+        backup = {
+            "DBInstanceArn": source_arn,
+            "DbiResourceId": resource_id,
+            "Region": source_region,
+            "DBInstanceIdentifier": identifier,
+            "Status": "replicating",
+            "Port": source.port,
+            "MasterUsername": source.master_username,
+            "Engine": source.engine,
+            "EngineVersion": source.engine_version,
+            "AllocatedStorage": source.allocated_storage,
+            "StorageType": source.storage_type,
+            "Encrypted": True,
+            "KmsKeyId": self._get_param("KmsKeyId"),
+            "IAMDatabaseAuthenticationEnabled": bool(source.enable_iam_database_authentication),
+            "BackupRetentionPeriod": int(self._get_param("BackupRetentionPeriod") or 7),
+            "DBInstanceAutomatedBackupsArn": arn,
+            "BackupTarget": "region",
+        }
+        replicated.setdefault((self.current_account, self.region), {})[arn] = backup
+        return ActionResult({"DBInstanceAutomatedBackup": backup})
+
+    def stop_replication(self):
+        source_arn = self._get_param("SourceDBInstanceArn")
+        here = replicated.get((self.current_account, self.region), {})
+        for arn, backup in list(here.items()):
+            if backup["DBInstanceArn"] == source_arn:
+                del here[arn]
+                return ActionResult({"DBInstanceAutomatedBackup": dict(backup, Status="retained")})
+        raise RDSClientError("InvalidDBInstanceState", "The automated backups of %s are not replicating to the current region." % source_arn)
+
+    describe = RDSResponse.describe_db_instance_automated_backups
+
+    def describe_automated_backups(self):
+        arn = self._get_param("DBInstanceAutomatedBackupsArn")
+        if not arn:
+            return describe(self)
+        backup = replicated.get((self.current_account, self.region), {}).get(arn)
+        if backup is None:
+            raise RDSClientError("DBInstanceAutomatedBackupNotFound", "Automated backups %s not found." % arn)
+        return ActionResult({"DBInstanceAutomatedBackups": [backup]})
+
+    RDSResponse.start_db_instance_automated_backups_replication = start_replication
+    RDSResponse.stop_db_instance_automated_backups_replication = stop_replication
+    RDSResponse.describe_db_instance_automated_backups = describe_automated_backups
+
+
+def _patch_bucket_logging_check():
+    """Gap 18."""
+    import json
+
+    from moto.s3.models import LOGGING_SERVICE_PRINCIPAL, FakeBucket
+
+    def as_list(value):
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def log_permissions_enabled_policy(target_bucket, target_prefix):
+        if not target_bucket.policy:
+            return False
+        arn = "arn:%s:s3:::%s" % (target_bucket.partition, target_bucket.name)
+        writable = {arn, arn + "/*", "%s/%s*" % (arn, target_prefix or "")}
+        for statement in json.loads(target_bucket.policy.decode())["Statement"]:
+            principal = statement.get("Principal")
+            services = as_list(principal.get("Service")) if isinstance(principal, dict) else []
+            if (
+                LOGGING_SERVICE_PRINCIPAL in services
+                and statement.get("Effect") == "Allow"
+                and "s3:PutObject" in as_list(statement.get("Action"))
+                and writable & set(as_list(statement.get("Resource")))
+            ):
+                return True
+        return False
+
+    FakeBucket._log_permissions_enabled_policy = staticmethod(log_permissions_enabled_policy)
 
 
 def start(log_path, timeout=30, detach=False):

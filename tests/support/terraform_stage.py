@@ -122,6 +122,8 @@ def leftovers(url, prefix, app_secret_prefix="sensa/development/%s/" % DEVELOPER
     ecs = boto("ecs", url)
     clusters = ecs.describe_clusters(clusters=ecs.list_clusters()["clusterArns"])["clusters"]
     note("ecs clusters", [c["clusterName"] for c in clusters if c["status"] == "ACTIVE"])
+    note("db proxies", [p["DBProxyName"] for p in rds.describe_db_proxies()["DBProxies"]])
+    note("trails", [t["Name"] for t in boto("cloudtrail", url).describe_trails()["trailList"]])
     kms = boto("kms", url)
     note("kms aliases", [a["AliasName"] for a in kms.list_aliases()["Aliases"]])
     enabled = [k["KeyId"] for k in kms.list_keys()["Keys"] if kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] == "Enabled"]

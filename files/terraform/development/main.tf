@@ -1,7 +1,10 @@
 # Development: the cost-optimised environment, one copy per developer (workspace per
 # developer_id). The stack itself is ../modules/stack; this root holds only the values
 # of development: every name carries developer_id, one NAT gateway, a single-AZ database
-# without deletion protection, one cache node, no autoscaling, no alarms.
+# without deletion protection or RDS Proxy (the application connects to the instance),
+# one cache node, no autoscaling, no alarms, no DR replication, and no CloudTrail trail of
+# its own: CloudTrail allows five trails per region and account, so one trail per developer
+# would exhaust them (the development account's own trail records its management events).
 
 locals {
   environment = "development"
@@ -24,6 +27,7 @@ module "stack" {
   aws_region              = var.aws_region
   availability_zones      = var.availability_zones
   vpc_cidr                = var.vpc_cidr
+  cloudtrail_enabled      = false
   nat_gateway_per_az      = false
   application_secret_name = var.application_secret_name
 
@@ -32,6 +36,7 @@ module "stack" {
   db_max_allocated_storage               = var.db_max_allocated_storage
   db_backup_retention_days               = var.db_backup_retention_days
   db_log_min_duration_statement_ms       = var.db_log_min_duration_statement_ms
+  db_proxy_enabled                       = false
   db_multi_az                            = false
   db_deletion_protection                 = false
   db_skip_final_snapshot                 = true

@@ -7,6 +7,28 @@ variable "aws_region" {
   type        = string
 }
 
+variable "dr_region" {
+  description = "Disaster-recovery region: the database's automated backups are replicated there. Must differ from aws_region."
+  type        = string
+  default     = "eu-central-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.dr_region))
+    error_message = "dr_region must be an AWS region name such as eu-central-1."
+  }
+}
+
+variable "dr_backup_retention_days" {
+  description = "Days the replicated automated backups are kept in the DR region (its point-in-time restore window)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.dr_backup_retention_days >= 1 && var.dr_backup_retention_days <= 35
+    error_message = "dr_backup_retention_days must be between 1 and 35."
+  }
+}
+
 variable "availability_zones" {
   description = "Availability zones of the subnets (two or more)."
   type        = list(string)

@@ -23,3 +23,13 @@ provider "aws" {
     tags = local.tags
   }
 }
+
+# The disaster-recovery region: the automated backups are replicated there (../modules/dr_backups).
+provider "aws" {
+  alias  = "dr"
+  region = var.dr_region
+
+  default_tags {
+    tags = local.tags
+  }
+}

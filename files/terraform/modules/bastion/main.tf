@@ -6,6 +6,7 @@
 # key to distribute and no port open to any network.
 
 data "aws_partition" "current" {}
+data "aws_caller_identity" "current" {}
 
 # Amazon Linux 2023 (arm64) ships the SSM agent. The AMI is read once at creation and then
 # ignored (lifecycle below), so a new AMI release never replaces the instance under a
@@ -51,6 +52,12 @@ data "aws_iam_policy_document" "assume" {
     principals {
       type        = "Service"
       identifiers = ["ec2.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
     }
   }
 }

@@ -19,7 +19,7 @@ variable "service_security_group_id" {
 }
 
 variable "database_security_group_id" {
-  description = "Security group of the database, the target of the service's PostgreSQL egress."
+  description = "Security group the service's PostgreSQL egress goes to: RDS Proxy's where it runs, else the database's."
   type        = string
 }
 

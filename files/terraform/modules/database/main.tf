@@ -1,4 +1,5 @@
-# RDS PostgreSQL 15 in isolated subnets. The master password never passes through
+# RDS PostgreSQL 15 in isolated subnets, with RDS Proxy in front of it for the application
+# where proxy_enabled (production). The master password never passes through
 # Terraform: manage_master_user_password makes RDS generate it and keep it in Secrets
 # Manager (encrypted with our key); the playbooks read it from there.
 
@@ -9,6 +10,8 @@ locals {
   identifier  = "${var.name_prefix}-db"
   port        = 5432
   log_exports = ["postgresql", "upgrade"]
+  proxy_count = var.proxy_enabled ? 1 : 0
+  proxy_name  = "${local.identifier}-proxy"
 }
 
 resource "aws_db_subnet_group" "main" {
@@ -20,13 +23,14 @@ resource "aws_db_subnet_group" "main" {
 
 resource "aws_security_group" "database" {
   name        = "${local.identifier}-sg"
-  description = "PostgreSQL: only from the application service and the SSM bastion"
+  description = "PostgreSQL: only from the application (through RDS Proxy where it runs) and the SSM bastion"
   vpc_id      = var.vpc_id
   tags        = merge(var.tags, { Name = "${local.identifier}-sg" })
 }
 
+# Without the proxy the application connects to the instance; with it, only the proxy does.
 resource "aws_vpc_security_group_ingress_rule" "from_clients" {
-  count                        = length(var.client_security_group_ids)
+  count                        = var.proxy_enabled ? 0 : length(var.client_security_group_ids)
   security_group_id            = aws_security_group.database.id
   description                  = "PostgreSQL from the application service"
   ip_protocol                  = "tcp"
@@ -206,4 +210,158 @@ resource "aws_secretsmanager_secret" "application" {
   kms_key_id              = var.kms_key_arn
   recovery_window_in_days = var.deletion_protection ? 30 : 7
   tags                    = var.tags
+}
+
+# --- RDS Proxy: the application's connection pool (proxy_enabled) -------------------
+# The application connects to the proxy, never to the instance: TLS is required, clients
+# authenticate with the application credential (SCRAM), which the proxy reads from the
+# application secret that playbooks/rotate_credentials.yml writes. Its user context is
+# transaction-local (set_config(..., true)), so transactions multiplex without pinning.
+# Operators, migrations and the rotation keep the direct endpoint through the bastion.
+
+resource "aws_security_group" "proxy" {
+  #checkov:skip=CKV2_AWS_5:Attached to the proxy (aws_db_proxy.main vpc_security_group_ids); the graph does not follow the count index.
+  count       = local.proxy_count
+  name        = "${local.proxy_name}-sg"
+  description = "RDS Proxy: only from the application service; only to the database"
+  vpc_id      = var.vpc_id
+  tags        = merge(var.tags, { Name = "${local.proxy_name}-sg" })
+}
+
+resource "aws_vpc_security_group_ingress_rule" "proxy_from_clients" {
+  count                        = var.proxy_enabled ? length(var.client_security_group_ids) : 0
+  security_group_id            = aws_security_group.proxy[0].id
+  description                  = "PostgreSQL from the application service"
+  ip_protocol                  = "tcp"
+  from_port                    = local.port
+  to_port                      = local.port
+  referenced_security_group_id = var.client_security_group_ids[count.index]
+  tags                         = var.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "proxy_to_database" {
+  count                        = local.proxy_count
+  security_group_id            = aws_security_group.proxy[0].id
+  description                  = "PostgreSQL to the database"
+  ip_protocol                  = "tcp"
+  from_port                    = local.port
+  to_port                      = local.port
+  referenced_security_group_id = aws_security_group.database.id
+  tags                         = var.tags
+}
+
+resource "aws_vpc_security_group_ingress_rule" "from_proxy" {
+  count                        = local.proxy_count
+  security_group_id            = aws_security_group.database.id
+  description                  = "PostgreSQL from RDS Proxy"
+  ip_protocol                  = "tcp"
+  from_port                    = local.port
+  to_port                      = local.port
+  referenced_security_group_id = aws_security_group.proxy[0].id
+  tags                         = var.tags
+}
+
+data "aws_region" "current" {}
+
+data "aws_iam_policy_document" "proxy_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["rds.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "proxy" {
+  count              = local.proxy_count
+  name               = local.proxy_name
+  description        = "RDS Proxy: read the application secret, nothing else"
+  assume_role_policy = data.aws_iam_policy_document.proxy_assume.json
+  tags               = var.tags
+}
+
+# The application secret only, decrypted with the stack's key only through Secrets Manager.
+data "aws_iam_policy_document" "proxy" {
+  statement {
+    sid       = "ReadApplicationSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.application.arn]
+  }
+
+  statement {
+    sid       = "DecryptApplicationSecret"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${data.aws_region.current.name}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "proxy" {
+  count  = local.proxy_count
+  name   = "read-application-secret"
+  role   = aws_iam_role.proxy[0].id
+  policy = data.aws_iam_policy_document.proxy.json
+}
+
+# RDS Proxy logs to this group; created here with retention and the stack's key.
+resource "aws_cloudwatch_log_group" "proxy" {
+  count             = local.proxy_count
+  name              = "/aws/rds/proxy/${local.proxy_name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_db_proxy" "main" {
+  count                  = local.proxy_count
+  name                   = local.proxy_name
+  engine_family          = "POSTGRESQL"
+  role_arn               = aws_iam_role.proxy[0].arn
+  vpc_subnet_ids         = var.subnet_ids
+  vpc_security_group_ids = [aws_security_group.proxy[0].id]
+  require_tls            = true
+  idle_client_timeout    = var.proxy_idle_client_timeout
+  debug_logging          = false
+  tags                   = merge(var.tags, { Name = local.proxy_name })
+
+  auth {
+    description               = "Application credential (sensa_app_a / sensa_app_b, written by the rotation playbook)"
+    auth_scheme               = "SECRETS"
+    secret_arn                = aws_secretsmanager_secret.application.arn
+    iam_auth                  = "DISABLED"
+    client_password_auth_type = "POSTGRES_SCRAM_SHA_256"
+  }
+
+  depends_on = [aws_iam_role_policy.proxy, aws_cloudwatch_log_group.proxy]
+}
+
+resource "aws_db_proxy_default_target_group" "main" {
+  count         = local.proxy_count
+  db_proxy_name = aws_db_proxy.main[0].name
+
+  connection_pool_config {
+    max_connections_percent      = var.proxy_max_connections_percent
+    max_idle_connections_percent = floor(var.proxy_max_connections_percent / 2)
+    connection_borrow_timeout    = 120
+  }
+}
+
+resource "aws_db_proxy_target" "main" {
+  count                  = local.proxy_count
+  db_proxy_name          = aws_db_proxy.main[0].name
+  target_group_name      = aws_db_proxy_default_target_group.main[0].name
+  db_instance_identifier = aws_db_instance.main.identifier
 }

@@ -1,5 +1,5 @@
 output "address" {
-  description = "DNS name of the RDS endpoint (no port)."
+  description = "DNS name of the instance's own endpoint (no port): operators, migrations and the rotation, through the bastion."
   value       = aws_db_instance.main.address
 }
 
@@ -42,4 +42,24 @@ output "security_group_id" {
 output "instance_identifier" {
   description = "RDS instance identifier (CloudWatch dimension DBInstanceIdentifier)."
   value       = aws_db_instance.main.identifier
+}
+
+output "instance_arn" {
+  description = "ARN of the RDS instance (the source of the DR backup replication)."
+  value       = aws_db_instance.main.arn
+}
+
+output "proxy_endpoint" {
+  description = "Endpoint of RDS Proxy (null without the proxy)."
+  value       = var.proxy_enabled ? aws_db_proxy.main[0].endpoint : null
+}
+
+output "application_address" {
+  description = "Where the application connects: RDS Proxy where it runs, else the instance."
+  value       = var.proxy_enabled ? aws_db_proxy.main[0].endpoint : aws_db_instance.main.address
+}
+
+output "application_security_group_id" {
+  description = "Security group the application's egress to PostgreSQL goes to: the proxy's where it runs, else the database's."
+  value       = var.proxy_enabled ? aws_security_group.proxy[0].id : aws_security_group.database.id
 }

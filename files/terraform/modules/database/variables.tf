@@ -24,7 +24,7 @@ variable "subnet_ids" {
 }
 
 variable "client_security_group_ids" {
-  description = "Security groups allowed to reach PostgreSQL (the ECS service)."
+  description = "Security groups of the application (the ECS service): admitted by the proxy where it runs, else by the database."
   type        = list(string)
 }
 
@@ -205,5 +205,33 @@ variable "log_retention_days" {
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
     error_message = "log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ...)."
+  }
+}
+
+variable "proxy_enabled" {
+  description = "Put RDS Proxy in front of the database for the application (production)."
+  type        = bool
+  default     = false
+}
+
+variable "proxy_idle_client_timeout" {
+  description = "Seconds an idle client connection to the proxy stays open."
+  type        = number
+  default     = 1800
+
+  validation {
+    condition     = var.proxy_idle_client_timeout >= 1 && var.proxy_idle_client_timeout <= 28800
+    error_message = "proxy_idle_client_timeout must be between 1 and 28800 seconds."
+  }
+}
+
+variable "proxy_max_connections_percent" {
+  description = "Share of the database's max_connections the proxy may use (the rest stays for operators, migrations and the rotation)."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.proxy_max_connections_percent >= 10 && var.proxy_max_connections_percent <= 100
+    error_message = "proxy_max_connections_percent must be between 10 and 100."
   }
 }

@@ -94,4 +94,11 @@ resource "aws_db_instance_automated_backups_replication" "this" {
   source_db_instance_arn = var.source_db_instance_arn
   retention_period       = var.retention_period
   kms_key_id             = local.dr_kms_key_arn
+
+  lifecycle {
+    precondition {
+      condition     = split(":", var.source_db_instance_arn)[3] != local.dr_region
+      error_message = "The DR region must differ from the source instance's region: the replicated backups must survive the loss of the primary region."
+    }
+  }
 }

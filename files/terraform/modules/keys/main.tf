@@ -1,10 +1,14 @@
 # One customer-managed key per environment encrypts everything at rest: RDS storage,
 # Performance Insights, the RDS-managed master secret, ElastiCache, S3, CloudWatch Logs,
-# SNS and Secrets Manager. Rotation is yearly and automatic.
+# SNS, Secrets Manager and the CloudTrail log files. Rotation is yearly and automatic.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
+
+locals {
+  trail_arn = "arn:${data.aws_partition.current.partition}:cloudtrail:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:trail/${var.cloudtrail_trail_name}"
+}
 
 data "aws_iam_policy_document" "key" {
   #checkov:skip=CKV_AWS_111:A key policy is attached to one key: Resource "*" means this key only.
@@ -43,6 +47,57 @@ data "aws_iam_policy_document" "key" {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
       values   = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:*"]
+    }
+  }
+
+  # CloudTrail encrypts the log files of this stack's trail, and only of it (AWS's
+  # documented key policy for trails: the encryption context names a trail of this
+  # account, aws:SourceArn names the trail). Only where the stack has a trail.
+  dynamic "statement" {
+    for_each = var.cloudtrail_trail_name == "" ? [] : [local.trail_arn]
+
+    content {
+      sid       = "CloudTrailEncryptLogs"
+      actions   = ["kms:GenerateDataKey*"]
+      resources = ["*"]
+
+      principals {
+        type        = "Service"
+        identifiers = ["cloudtrail.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceArn"
+        values   = [statement.value]
+      }
+
+      condition {
+        test     = "StringLike"
+        variable = "kms:EncryptionContext:aws:cloudtrail:arn"
+        values   = ["arn:${data.aws_partition.current.partition}:cloudtrail:*:${data.aws_caller_identity.current.account_id}:trail/*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.cloudtrail_trail_name == "" ? [] : [local.trail_arn]
+
+    content {
+      sid       = "CloudTrailDescribeKey"
+      actions   = ["kms:DescribeKey"]
+      resources = ["*"]
+
+      principals {
+        type        = "Service"
+        identifiers = ["cloudtrail.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceArn"
+        values   = [statement.value]
+      }
     }
   }
 

@@ -24,3 +24,14 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "cloudtrail_trail_name" {
+  description = "Name of the stack's CloudTrail trail, the one trail whose log files the key encrypts (empty: the stack has no trail)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.cloudtrail_trail_name == "" || can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$", var.cloudtrail_trail_name))
+    error_message = "cloudtrail_trail_name must be a CloudTrail trail name (3-128 letters, digits, periods, underscores or hyphens)."
+  }
+}

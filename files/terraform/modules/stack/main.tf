@@ -2,10 +2,16 @@
 # and files/terraform/production). A root holds only its environment's values: names,
 # sizes and the switches between the cost-optimised and the highly available shape.
 
+locals {
+  # Known before anything exists: the key and bucket policies admit the trail by its ARN.
+  trail_name = var.cloudtrail_enabled ? "${var.name_prefix}-trail" : ""
+}
+
 module "keys" {
-  source      = "../keys"
-  name_prefix = var.name_prefix
-  tags        = var.tags
+  source                = "../keys"
+  name_prefix           = var.name_prefix
+  cloudtrail_trail_name = local.trail_name
+  tags                  = var.tags
 }
 
 module "network" {
@@ -38,6 +44,7 @@ module "database" {
   monitoring_interval                 = var.db_monitoring_interval
   log_min_duration_statement_ms       = var.db_log_min_duration_statement_ms
   application_secret_name             = var.application_secret_name
+  proxy_enabled                       = var.db_proxy_enabled
   tags                                = var.tags
 }
 
@@ -68,11 +75,22 @@ module "cache" {
 }
 
 module "storage" {
-  source        = "../storage"
-  name_prefix   = var.name_prefix
-  kms_key_arn   = module.keys.key_arn
-  force_destroy = var.storage_force_destroy
-  tags          = var.tags
+  source                = "../storage"
+  name_prefix           = var.name_prefix
+  kms_key_arn           = module.keys.key_arn
+  force_destroy         = var.storage_force_destroy
+  cloudtrail_trail_name = local.trail_name
+  tags                  = var.tags
+}
+
+module "audit" {
+  source      = "../audit"
+  count       = var.cloudtrail_enabled ? 1 : 0
+  name_prefix = var.name_prefix
+  trail_name  = local.trail_name
+  bucket_name = module.storage.trail_bucket_name
+  kms_key_arn = module.keys.key_arn
+  tags        = var.tags
 }
 
 module "compute" {
@@ -80,7 +98,7 @@ module "compute" {
   name_prefix                = var.name_prefix
   subnet_ids                 = module.network.private_subnet_ids
   service_security_group_id  = module.network.service_security_group_id
-  database_security_group_id = module.database.security_group_id
+  database_security_group_id = module.database.application_security_group_id
   cache_security_group_id    = module.cache.security_group_id
   kms_key_arn                = module.keys.key_arn
   container_image            = var.container_image
@@ -98,7 +116,7 @@ module "compute" {
     SENSA_ENVIRONMENT = var.environment
     UPLOADS_BUCKET    = module.storage.bucket_names["uploads"]
     ARTIFACTS_BUCKET  = module.storage.bucket_names["artifacts"]
-    DATABASE_HOST     = module.database.address
+    DATABASE_HOST     = module.database.application_address
     DATABASE_PORT     = tostring(module.database.port)
     DATABASE_NAME     = module.database.database_name
     REDIS_HOST        = module.cache.primary_endpoint_address

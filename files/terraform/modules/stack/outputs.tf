@@ -1,6 +1,11 @@
-# Both roots publish these two maps unchanged (outputs "stack" and "stack_sensitive");
-# roles/terraform_stack turns them into the facts terraform_stack_outputs and
-# terraform_stack_sensitive_outputs and hands them to the database play via add_host.
+# Both roots publish these two maps (outputs "stack" and "stack_sensitive"; production adds
+# its DR keys to "stack"); roles/terraform_stack turns them into the facts
+# terraform_stack_outputs and terraform_stack_sensitive_outputs and hands them to the
+# database play via add_host.
+#
+# Two database endpoints: database_address is the instance itself, what the database play,
+# the rotation and the private path (bastion) use; application_database_host is where the
+# application connects, RDS Proxy where it runs (production), else the instance.
 
 output "values" {
   description = "Everything the playbooks need about the stack, by name (no secret values: secrets are referenced by ARN)."
@@ -9,6 +14,9 @@ output "values" {
     environment                = var.environment
     name_prefix                = var.name_prefix
     database_address           = module.database.address
+    database_instance_arn      = module.database.instance_arn
+    application_database_host  = module.database.application_address
+    database_proxy_endpoint    = module.database.proxy_endpoint
     database_port              = module.database.port
     database_name              = module.database.database_name
     database_master_secret_arn = module.database.master_user_secret_arn
@@ -22,6 +30,7 @@ output "values" {
     cache_auth_secret_arn      = module.cache.auth_token_secret_arn
     bucket_names               = module.storage.bucket_names
     kms_key_arn                = module.keys.key_arn
+    cloudtrail_arn             = var.cloudtrail_enabled ? module.audit[0].trail_arn : null
     alarm_topic_arn            = module.monitoring.alarm_topic_arn
     ecs_cluster_name           = module.compute.cluster_name
     vpc_id                     = module.network.vpc_id

@@ -178,6 +178,16 @@ variable "db_multi_az" {
   type        = bool
 }
 
+variable "cloudtrail_enabled" {
+  description = "A CloudTrail trail of the stack (management events of every region, validated, encrypted), with its bucket."
+  type        = bool
+}
+
+variable "db_proxy_enabled" {
+  description = "RDS Proxy in front of the database for the application."
+  type        = bool
+}
+
 variable "db_deletion_protection" {
   description = "RDS deletion protection."
   type        = bool

@@ -57,3 +57,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "cloudtrail_trail_name" {
+  description = "Name of the stack's CloudTrail trail, the only trail the trail bucket accepts log files from (empty: no trail, no trail bucket)."
+  type        = string
+  default     = ""
+}
