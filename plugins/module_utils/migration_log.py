@@ -21,10 +21,7 @@ __metaclass__ = type
 
 import datetime
 
-try:
-    from psycopg2.extensions import quote_ident
-except ImportError:  # the module reports the missing library before using this file
-    quote_ident = None
+from ansible_collections.sensa.infra.plugins.module_utils.postgres_connection import quote_ident
 
 # {schema} and {table} are quoted identifiers supplied by the module.
 CREATE_TABLE = """

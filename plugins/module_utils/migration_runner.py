@@ -46,18 +46,13 @@ from ansible_collections.sensa.infra.plugins.module_utils.migration_files import
     make_plan,
 )
 from ansible_collections.sensa.infra.plugins.module_utils.migration_log import Attempt, MigrationLog
+from ansible_collections.sensa.infra.plugins.module_utils.postgres_connection import psycopg2
 from ansible_collections.sensa.infra.plugins.module_utils.sql_lexer import (
     LexError,
     leading_sql,
     split_statements,
     transaction_violations,
 )
-
-try:
-    import psycopg2
-    import psycopg2.extensions
-except ImportError:  # the module reports the missing library before using this file
-    psycopg2 = None
 
 LOCK_NOT_AVAILABLE = "55P03"
 ALLOWED_META = ("\\restrict", "\\unrestrict")

@@ -144,12 +144,8 @@ missing_roles:
 from ansible_collections.sensa.infra.plugins.module_utils.postgres_connection import (
     DatabaseError,
     PostgresModule,
+    sql,
 )
-
-try:
-    from psycopg2 import sql
-except ImportError:  # PostgresModule fails with the install hint before any use
-    sql = None
 
 PRIVILEGES = {
     "SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN",
