@@ -209,6 +209,12 @@ resource "aws_s3_bucket_policy" "main" {
   depends_on = [aws_s3_bucket_public_access_block.main]
 }
 
+# The policies were TLS-only before they admitted log delivery and CloudTrail.
+moved {
+  from = aws_s3_bucket_policy.tls_only
+  to   = aws_s3_bucket_policy.main
+}
+
 # Server access logs of every bucket but the target, into the target under the bucket's
 # purpose (uploads/, artifacts/, trail/). The target's policy must exist first: S3 checks
 # that log delivery may write there.
