@@ -14,7 +14,7 @@ version_added: 1.1.0
 description:
   - Applies every entry of O(privileges) (C(GRANT) or C(REVOKE) on schemas, tables, sequences, functions and
     databases, and C(ALTER DEFAULT PRIVILEGES)) in one transaction, in the order given, over one connection.
-  - One task instead of a loop of M(community.postgresql.postgresql_privs) calls: the pg_access role applies its
+  - One task instead of a loop of M(community.postgresql.postgresql_privs) calls; the pg_access role applies its
     whole grant set with it.
   - Idempotent by comparison, not by guessing. The module reads the effective privileges (C(aclexplode) of every
     ACL, defaults included) of the objects it touches before and after applying the statements; it reports
