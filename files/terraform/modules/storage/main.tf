@@ -32,7 +32,7 @@ locals {
 }
 
 resource "aws_s3_bucket" "main" {
-  #checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery decision not taken for this stack; versioning and backups cover deletion.
+  #checkov:skip=CKV_AWS_144:Disaster recovery replicates the database's backups (modules/dr_backups); bucket replication is not part of it yet, versioning covers deletion.
   #checkov:skip=CKV2_AWS_62:No consumer of S3 event notifications exists yet.
   #checkov:skip=CKV_AWS_18:Every bucket but the access-log target logs to it (aws_s3_bucket_logging.to_logs); the target does not log into itself.
   #checkov:skip=CKV_AWS_145:The access-log target cannot use SSE-KMS (S3 log delivery does not support it); every other bucket does (aws_s3_bucket_server_side_encryption_configuration.main).
