@@ -11,5 +11,11 @@ trap 'rm -rf "$tree"' EXIT
 dest="$tree/ansible_collections/sensa/infra"
 mkdir -p "$dest"
 tar -xzf "$tree"/sensa-infra-*.tar.gz -C "$dest"
+# Our AWS modules build on amazon.aws (AnsibleAWSModule, its docs fragments): ansible-test
+# sees only the collections under this tree's ansible_collections/, so the one the ansible
+# package bundles (galaxy.yml's dependency) is copied beside ours.
+amazon_aws=$("$repo/.venv/bin/python" -c 'import ansible_collections.amazon.aws as m; print(list(m.__path__)[0])')
+mkdir -p "$tree/ansible_collections/amazon"
+cp -r "$amazon_aws" "$tree/ansible_collections/amazon/aws"
 cd "$dest"
 exec "$repo/.venv/bin/ansible-test" sanity --requirements --python 3.11 "$@"
