@@ -612,12 +612,38 @@ def _check(name, passed, detail, **extra):
     return item
 
 
+def bracket(before, after):
+    """Expectations of a restore whose point in time lies between two reads of a live source
+    (an RDS snapshot taken, or a restore time chosen, between them): the row counts of each
+    table bound the restored count; checksums only where the table did not change in between.
+    ``after`` None is an exact expectation."""
+    if after is None:
+        return dict(before), None
+    if after.get("applied_versions") != before.get("applied_versions"):
+        raise BackupError("the source's schema changed between the drill's two reads (%s, then %s): a migration ran "
+                          "during the backup; re-run the drill when no migration is running"
+                          % (before.get("schema_version"), after.get("schema_version")))
+    bounds = {}
+    for table in sorted(set(before["row_counts"]) | set(after["row_counts"])):
+        low, high = before["row_counts"].get(table), after["row_counts"].get(table)
+        values = [v for v in (low, high) if v is not None]
+        bounds[table] = (min(values), max(values))
+    merged = dict(before)
+    if before.get("checksums") is not None and after.get("checksums") is not None:
+        merged["checksums"] = dict((t, s) for t, s in before["checksums"].items()
+                                   if after["checksums"].get(t) == s and bounds[t][0] == bounds[t][1])
+    return merged, bounds
+
+
 def verify(connect, expected, protected_tables, app_login=None, required_extensions=None, expected_row_counts=None,
-           schema="public", log_table="migrations_log", expectations_from=""):
+           schema="public", log_table="migrations_log", expectations_from="", expected_after=None):
     """Run every check on the restored database. ``connect(user=None)`` returns a new
-    autocommit psycopg2 connection (as the restore superuser, or as ``user``)."""
+    autocommit psycopg2 connection (as the restore superuser, or as ``user``). With
+    ``expected_after`` (a second read of a live source, see bracket()) row counts must lie
+    between the two reads."""
     from ansible_collections.sensa.infra.plugins.module_utils import access_checks
 
+    expected, bounds = bracket(expected, None if expected_row_counts else expected_after)
     checks = []
     conn = connect(None)
     try:
@@ -640,13 +666,26 @@ def verify(connect, expected, protected_tables, app_login=None, required_extensi
                 "the restored state is half-migrated: unfinished attempt of %s" % ", ".join(r["version"] for r in running)))
             want_counts = dict(expected["row_counts"])
             want_counts.update(expected_row_counts or {})
+            if bounds:
+                want_counts = dict((t, bounds[t][0] if bounds[t][0] == bounds[t][1] else "%d..%d" % bounds[t])
+                                   for t in bounds)
             missing = sorted(t for t in want_counts if t not in present)
+
+            def count_ok(table):
+                got = actual["row_counts"].get(table)
+                if bounds:
+                    return got is not None and bounds[table][0] <= got <= bounds[table][1]
+                return got == want_counts[table]
             diff = dict((t, dict(expected=want_counts[t], restored=actual["row_counts"].get(t)))
-                        for t in sorted(want_counts) if actual["row_counts"].get(t) != want_counts[t])
+                        for t in sorted(want_counts) if not count_ok(t))
             checks.append(_check(
                 "row_counts", not diff,
-                "%d tables, %d rows, equal to %s" % (len(want_counts), sum(want_counts.values()),
-                                                     "the expected counts given" if expected_row_counts else expectations_from)
+                ("%d tables, %d rows, equal to %s" % (len(want_counts), sum(want_counts.values()),
+                                                      "the expected counts given" if expected_row_counts else expectations_from)
+                 if not bounds else
+                 "%d tables, %d rows, each within the source's counts read before and after the backup point (%s; %d "
+                 "tables changed in between)" % (len(want_counts), sum(actual["row_counts"].get(t, 0) for t in bounds),
+                                                 expectations_from, sum(1 for lo, hi in bounds.values() if lo != hi)))
                 if not diff else "differs on %s%s" % (", ".join("%s (expected %s, restored %s)" % (
                     t, d["expected"], d["restored"]) for t, d in diff.items()),
                     "; missing tables: %s" % ", ".join(missing) if missing else ""),

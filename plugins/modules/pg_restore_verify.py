@@ -33,6 +33,13 @@ options:
       - The source's facts, as returned by M(sensa.infra.pg_restore_target) in RV(sensa.infra.pg_restore_target#module:expectations).
     type: dict
     required: true
+  expectations_after:
+    description:
+      - A second read of a live source (M(sensa.infra.pg_restore_expectations)) after the backup point, when
+        O(expectations) were read before it (an RDS snapshot or point-in-time restore).
+      - Each table's restored row count must then lie between the two reads, checksums are compared only on tables
+        that did not change in between, and a schema that changed in between fails the check.
+    type: dict
   expectations_from:
     description:
       - Where O(expectations) come from, for the report.
@@ -159,6 +166,7 @@ from ansible_collections.sensa.infra.plugins.module_utils.postgres_connection im
 def main():
     argument_spec = dict(
         expectations=dict(type="dict", required=True),
+        expectations_after=dict(type="dict"),
         expectations_from=dict(type="str", default=""),
         expected_row_counts=dict(type="dict"),
         protected_tables=dict(type="list", elements="str", required=True),
@@ -190,7 +198,9 @@ def main():
         checks, _actual = backup_restore.verify(
             connect_as, params["expectations"], params["protected_tables"], app_login=params["app_login"] or None,
             required_extensions=params["required_extensions"], expected_row_counts=params["expected_row_counts"] or None,
-            expectations_from=params["expectations_from"])
+            expectations_from=params["expectations_from"], expected_after=params["expectations_after"])
+    except backup_restore.BackupError as exc:
+        module.fail_json(msg="verifying the restored database %s: %s" % (module.target, exc))
     except DatabaseError as exc:
         module.fail_on_database_error(exc, "verifying the restored database")
     report = backup_restore.build_report(

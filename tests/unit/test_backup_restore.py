@@ -102,3 +102,20 @@ def test_connection_options_reach_the_tools_only_through_the_environment():
     assert (env["PGHOST"], env["PGPORT"], env["PGUSER"], env["PGPASSWORD"], env["PGDATABASE"], env["PGAPPNAME"]) == (
         "/s", "5432", "u", "pw", "d", "a")
     assert "PGPASSWORD" not in br.libpq_env(dict(host="/s"))
+
+
+def test_two_reads_of_a_live_source_bound_the_counts_and_keep_only_unchanged_checksums():
+    before = dict(facts(10), row_counts={"users": 10, "courses": 4}, checksums={"users": "a", "courses": "c"})
+    after = dict(facts(12), row_counts={"users": 12, "courses": 4}, checksums={"users": "b", "courses": "c"})
+    merged, bounds = br.bracket(before, after)
+    assert bounds == {"users": (10, 12), "courses": (4, 4)}
+    assert merged["checksums"] == {"courses": "c"} and merged["schema_version"] == "20250122_0005"
+    # Fewer rows after (deletes) bound the count from the other side.
+    assert br.bracket(after, before)[1]["users"] == (10, 12)
+    assert br.bracket(before, None) == (before, None)
+
+
+def test_a_migration_between_the_two_reads_is_refused():
+    after = dict(facts(10), schema_version="20250122_0006", applied_versions=["20250122_0005", "20250122_0006"])
+    with pytest.raises(br.BackupError, match="schema changed between the drill's two reads"):
+        br.bracket(facts(10), after)
