@@ -15,9 +15,11 @@ def test_bootstrap_then_rotate_twice(rotation):
     assert set(current) == {"engine", "host", "port", "dbname", "username", "password"}
     (v1,) = rotation.labels()
     assert rotation.labels() == {v1: ["AWSCURRENT"]}
+    assert "app: secret created (bootstrap); current user sensa_app_a; store %s" % rotation.backend in summary(first)
 
     again = rotation.run()
     assert again.returncode == 0 and again.changed() == 0, again  # not due: nothing to do
+    assert "app: not due, unchanged; current user sensa_app_a;" in summary(again)
 
     second = rotation.run(pg_rotation_force=True, pg_rotation_grace_seconds=600)
     assert second.returncode == 0, second
@@ -29,6 +31,11 @@ def test_bootstrap_then_rotate_twice(rotation):
     assert rotation.secret("AWSPREVIOUS") == current
     assert rotation.can_login(current), "the previous user keeps working during the grace period"
     assert len(new["password"]) == 32 and new["password"] != current["password"]
+    # The summary names the user now current and when the previous one stops working (VALID UNTIL).
+    valid_until = rotation.db.scalar("SELECT rolvaliduntil::text FROM pg_roles WHERE rolname = 'sensa_app_a'")
+    assert ("app: rotated; current user sensa_app_b; previous user sensa_app_a works until %s;" % valid_until
+            in summary(second)), second
+    assert new["password"] not in second.output
 
     # sensa_app_a's old password was promised 600 s: a third rotation now would cut that short,
     # so it is refused, naming the user and the time, and changes nothing.
@@ -46,6 +53,12 @@ def test_bootstrap_then_rotate_twice(rotation):
     assert back["username"] == "sensa_app_a" and back["password"] != current["password"]
     assert rotation.can_login(back) and rotation.can_login(new)
     assert not rotation.can_login(current), "the old password of sensa_app_a is gone"
+
+
+def summary(result):
+    """The rotation summary printed at the end of the playbook, on one line per credential."""
+    assert "Summarise the rotation" in result.stdout, result
+    return " ".join(result.stdout.split("Summarise the rotation", 1)[1].split())
 
 
 def test_grace_period_then_expiry(file_rotation):
@@ -73,6 +86,7 @@ def test_null_password_expiry(file_rotation):
     res = r.run(pg_rotation_force=True, pg_rotation_expire_method="null_password", pg_rotation_grace_seconds=1)
     assert res.returncode == 0, res
     assert r.db.scalar("SELECT rolpassword IS NULL FROM pg_authid WHERE rolname = 'sensa_app_a'") is True
+    assert "previous user sensa_app_a password removed after the 1 s grace period" in summary(res)
     assert not r.can_login(old) and r.can_login(r.secret())
 
 
@@ -127,11 +141,13 @@ def test_check_mode_changes_nothing(file_rotation):
     r = file_rotation
     res = r.run(check=True)
     assert res.returncode == 0, res
+    assert "app: secret would be created (bootstrap); current user sensa_app_a" in summary(res)
     assert r.store.describe() is None
     assert r.run().returncode == 0
     before = r.labels()
     res = r.run(check=True, pg_rotation_force=True)
     assert res.returncode == 0 and res.changed() > 0, res
+    assert "app: would rotate; current user sensa_app_b; previous user sensa_app_a" in summary(res)
     assert r.labels() == before
 
 
@@ -148,4 +164,5 @@ def test_single_user_strategy(file_rotation):
     assert res.returncode == 0, res
     second = store.get()[1]
     assert second["username"] == "sensa_report" and second["password"] != first["password"]
+    assert "sensa_report: rotated; current user sensa_report; store file" in summary(res)
     assert r.can_login_plain(second) and not r.can_login_plain(first)
