@@ -38,12 +38,7 @@ import subprocess
 import time
 
 from ansible_collections.sensa.infra.plugins.module_utils.migration_runner import lock_key
-
-try:
-    import psycopg2
-    import psycopg2.extensions
-except ImportError:  # the modules report the missing library first
-    psycopg2 = None
+from ansible_collections.sensa.infra.plugins.module_utils.postgres_connection import libpq_environment, psycopg2
 
 FORMAT_VERSION = 1
 METADATA_FILE = "backup.json"
@@ -102,17 +97,14 @@ def quote_ident(name):
 
 
 def libpq_env(conninfo):
-    """Environment for pg_dump/pg_basebackup/psql: connection options never go on a command line."""
-    env = dict(os.environ, LC_ALL="C.UTF-8", LANG="C.UTF-8")
+    """Environment for pg_dump/pg_basebackup/psql: connection options never go on a command line.
+    The tools talk to the server ``conninfo`` names (or a scratch cluster named by flags), so an
+    inherited target or password never leaks in; every libpq keyword, client certificate and key
+    included, maps as postgres_connection.libpq_environment maps it."""
+    base = dict(os.environ, LC_ALL="C.UTF-8", LANG="C.UTF-8")
     for key in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGOPTIONS", "PGSSLMODE", "PGSSLROOTCERT"):
-        env.pop(key, None)
-    mapping = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "password": "PGPASSWORD", "dbname": "PGDATABASE",
-               "sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "connect_timeout": "PGCONNECT_TIMEOUT",
-               "application_name": "PGAPPNAME"}
-    for key, value in conninfo.items():
-        if key in mapping and value not in (None, ""):
-            env[mapping[key]] = str(value)
-    return env
+        base.pop(key, None)
+    return libpq_environment(conninfo, base)
 
 
 def run_tool(bindir, argv, conninfo=None, what=None, **kwargs):

@@ -102,6 +102,9 @@ def test_connection_options_reach_the_tools_only_through_the_environment():
     assert (env["PGHOST"], env["PGPORT"], env["PGUSER"], env["PGPASSWORD"], env["PGDATABASE"], env["PGAPPNAME"]) == (
         "/s", "5432", "u", "pw", "d", "a")
     assert "PGPASSWORD" not in br.libpq_env(dict(host="/s"))
+    # the client certificate options reach pg_dump too
+    env = br.libpq_env(dict(host="db", sslmode="verify-full", sslcert="/c.pem", sslkey="/k.pem"))
+    assert (env["PGSSLMODE"], env["PGSSLCERT"], env["PGSSLKEY"]) == ("verify-full", "/c.pem", "/k.pem")
 
 
 def test_two_reads_of_a_live_source_bound_the_counts_and_keep_only_unchanged_checksums():
