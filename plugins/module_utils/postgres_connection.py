@@ -267,6 +267,8 @@ class PostgresModule(object):
         self._token = None
 
     def __getattr__(self, name):
+        if name == "_module":  # not built yet: no recursion through __getattr__
+            raise AttributeError(name)
         return getattr(self._module, name)
 
     # secrets ------------------------------------------------------------------------
