@@ -531,4 +531,3 @@ def make_secretsmanager_client(region=None, profile=None, endpoint_url=None, acc
                               config=Config(retries=dict(mode="standard", max_attempts=8)))
     except BotoCoreError as exc:
         raise SecretStoreError("cannot create a Secrets Manager client: %s" % exc)
-
