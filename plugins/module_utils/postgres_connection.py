@@ -24,12 +24,12 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 # The one import of psycopg2 in this collection: modules and module_utils take psycopg2 (None
-# without it), sql, DatabaseError and HAS_PSYCOPG2 from here.
+# without it), sql (unused here), DatabaseError and HAS_PSYCOPG2 from here.
 try:
     import psycopg2
     import psycopg2.errors  # noqa: F401  (psycopg2 >= 2.8: the SQLSTATE classes)
     import psycopg2.extensions
-    from psycopg2 import sql
+    from psycopg2 import sql  # noqa: F401 pylint: disable=unused-import
 
     HAS_PSYCOPG2 = True
     PSYCOPG2_IMPORT_ERROR = None
