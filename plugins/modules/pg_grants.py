@@ -90,7 +90,7 @@ notes:
   - The connecting role must be able to grant and revoke what O(privileges) names (the owner, a member of the
     owner role, or a superuser), as with C(GRANT) itself.
 author:
-  - Sensa Learn platform team
+  - Sensa Learn platform team (@sensa-learn)
 """
 
 EXAMPLES = r"""
@@ -216,8 +216,8 @@ def check_entry(module, index, entry):
             module.fail_json(msg="%s: target_role is required for type default_privs" % where)
         wrong = [o for o in entry["objs"] if o.upper() not in DEFAULT_PRIVS_OBJECTS]
         if wrong:
-            module.fail_json(msg="%s: objs must be among %s, not %s" % (where, ", ".join(sorted(DEFAULT_PRIVS_OBJECTS)),
-                                                                      ", ".join(wrong)))
+            allowed = ", ".join(sorted(DEFAULT_PRIVS_OBJECTS))
+            module.fail_json(msg="%s: objs must be among %s, not %s" % (where, allowed, ", ".join(wrong)))
     wrong = [p for p in entry["privs"] if p.strip().upper() not in PRIVILEGES]
     if wrong:
         module.fail_json(msg="%s: unknown privilege %s (one of %s)" % (where, ", ".join(wrong), ", ".join(sorted(PRIVILEGES))))
