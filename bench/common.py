@@ -18,12 +18,10 @@ REPO = os.path.dirname(HERE)
 RESULTS_DIR = os.path.join(HERE, "results")
 DEFAULT_LOCAL_DIR = os.path.join(REPO, ".local", "bench")
 
-if os.path.join(REPO, "tests") not in sys.path:
-    sys.path.insert(0, os.path.join(REPO, "tests"))
+# The committed collections/ link makes the checkout importable as sensa.infra; bench/ imports nothing from tests/.
+if os.path.join(REPO, "collections") not in sys.path:
+    sys.path.insert(0, os.path.join(REPO, "collections"))
 
-from support.collection import ensure_collection_link  # noqa: E402
-
-ensure_collection_link()
 from ansible_collections.sensa.infra.plugins.module_utils import pg_cluster  # noqa: E402
 
 APP_GROUP = "sensa_app"
