@@ -33,7 +33,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import datetime
+import functools
 import json
 import os
 import secrets
@@ -120,10 +122,25 @@ def _decode(text, where):
     return value
 
 
+def _one_writer(method):
+    """Run a shared operation's whole read-decide-write inside the backend's exclusive section,
+    so a concurrent writer cannot change (or drop) a version between the read and the write."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._exclusive():
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
 class SecretStore(object):
     """The interface. Backends implement the five primitives below; the rest is shared."""
 
     location = "(secret)"
+
+    def _exclusive(self):
+        """A section no other writer of this secret enters; none by default (Secrets Manager
+        has no lock to take)."""
+        return contextlib.nullcontext()
 
     # primitives -------------------------------------------------------------------
     def describe(self):
@@ -186,6 +203,7 @@ class SecretStore(object):
             return None, None
         return version_id, self.read_version(version_id)
 
+    @_one_writer
     def ensure_current(self, value, check_mode=False):
         """Bootstrap: create the secret with ``value`` as AWSCURRENT unless it has a current version.
 
@@ -205,6 +223,7 @@ class SecretStore(object):
             self.put_version(value, version_id, [STAGE_CURRENT])
         return True, version_id
 
+    @_one_writer
     def put_pending(self, value, overwrite=False, check_mode=False):
         """Store ``value`` as the AWSPENDING version. Returns (changed, version_id).
 
@@ -231,6 +250,7 @@ class SecretStore(object):
         self.put_version(value, version_id, [STAGE_PENDING])
         return True, version_id
 
+    @_one_writer
     def promote(self, version_id=None, check_mode=False):
         """Make ``version_id`` (default: the AWSPENDING version) AWSCURRENT. Returns (changed, version_id)."""
         versions = self.describe()
@@ -258,6 +278,7 @@ class SecretStore(object):
                 self.update_stage(STAGE_PENDING, remove_from=target)
         return changed, target
 
+    @_one_writer
     def discard_pending(self, check_mode=False):
         """Drop the AWSPENDING label from a version that is not current. Returns (changed, version_id)."""
         status = self.status()
@@ -277,6 +298,8 @@ class FileSecretStore(SecretStore):
         self.path = os.path.abspath(path)
         self.name = name or os.path.basename(self.path)
         self.location = "secret file %s" % self.path
+        self._lock_depth = 0
+        self._lock_handle = None
 
     # file handling ------------------------------------------------------------------
     def _load(self):
@@ -321,7 +344,9 @@ class FileSecretStore(SecretStore):
             os.close(dir_fd)
 
     def _locked(self):
-        return _FileLock(self.path + ".lock")
+        return _FileLock(self.path + ".lock", self)
+
+    _exclusive = _locked
 
     # primitives --------------------------------------------------------------------
     def describe(self):
@@ -400,26 +425,38 @@ def _label_previous(versions, version_id):
 
 
 class _FileLock(object):
-    """An exclusive flock on a side file, so two runs never interleave read-modify-write."""
+    """An exclusive flock on a side file, so two runs never interleave read-modify-write.
 
-    def __init__(self, path):
+    Re-entrant per store: a shared operation holds it across its reads and the primitive
+    writes inside it (a second flock of the same file from this process would wait forever)."""
+
+    def __init__(self, path, store):
         self.path = path
-        self.handle = None
+        self.store = store
 
     def __enter__(self):
+        if self.store._lock_depth:
+            self.store._lock_depth += 1
+            return self
         directory = os.path.dirname(self.path)
         if not os.path.isdir(directory):
             os.makedirs(directory, 0o700)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        self.handle = os.fdopen(fd, "r+")
+        handle = os.fdopen(fd, "r+")
         if HAS_FCNTL:
-            fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX)
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        self.store._lock_handle = handle
+        self.store._lock_depth = 1
         return self
 
     def __exit__(self, *exc):
+        self.store._lock_depth -= 1
+        if self.store._lock_depth:
+            return False
+        handle, self.store._lock_handle = self.store._lock_handle, None
         if HAS_FCNTL:
-            fcntl.flock(self.handle.fileno(), fcntl.LOCK_UN)
-        self.handle.close()
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        handle.close()
         return False
 
 
