@@ -4,7 +4,6 @@ import json
 import os
 import stat
 import threading
-import time
 
 import pytest
 
@@ -144,33 +143,37 @@ def test_concurrent_writers_do_not_lose_updates(tmp_path):
 
 
 def test_a_writer_cannot_drop_the_version_another_is_deciding_on(tmp_path, monkeypatch):
-    """put_pending reads the pending version, decides, then writes: a concurrent writer in
-    between would replace that version (and the file store drops a version without labels),
-    so the read failed with "has no version". The read is widened here to make the race
-    certain; the whole operation must hold the store's lock."""
+    """put_pending reads the pending version, decides, then writes: a second writer finishing
+    in between replaced that version (and the file store drops a version without labels), so
+    the read failed with "has no version". The second writer is started exactly inside the
+    first one's read; the whole operation must hold the store's lock, so the second waits."""
     path = str(tmp_path / "app.json")
     ss.FileSecretStore(path).ensure_current(with_pw(VALUE, "p1-aaaaaaaaaaaaaaaa"))
     ss.FileSecretStore(path).put_pending(with_pw(VALUE, "p-first-xxxxxxxxxxxx"))
     real_read = ss.FileSecretStore.read_version
-
-    def slow_read(self, version_id):
-        time.sleep(0.05)
-        return real_read(self, version_id)
-
-    monkeypatch.setattr(ss.FileSecretStore, "read_version", slow_read)
     errors = []
+    second_done = threading.Event()
 
-    def worker(i):
+    def write(i):
         try:
             ss.FileSecretStore(path).put_pending(with_pw(VALUE, "p-%02d-xxxxxxxxxxxxxx" % i), overwrite=True)
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
+        finally:
+            if i == 2:
+                second_done.set()
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    second = threading.Thread(target=write, args=(2,))
+
+    def read_while_another_writes(self, version_id):
+        if threading.current_thread() is not second and second.ident is None:
+            second.start()
+            second_done.wait(1.0)  # under the lock the second writer cannot finish: this times out
+        return real_read(self, version_id)
+
+    monkeypatch.setattr(ss.FileSecretStore, "read_version", read_while_another_writes)
+    write(1)
+    second.join()
     assert not errors
     st = ss.FileSecretStore(path).status()
     assert len(st["versions"]) == 2 and st["rotation_in_progress"]
