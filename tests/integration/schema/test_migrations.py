@@ -28,9 +28,9 @@ def create_module_log(db):
                        (migration_log.CREATE_TABLE, migration_log.CREATE_INDEX, migration_log.CREATE_STATE_VIEW)))
 
 
-def test_eight_migrations_each_with_rollback():
+def test_nine_migrations_each_with_rollback():
     names = sorted(os.listdir(MIGRATIONS_DIR))
-    assert [v[-4:] for v in VERSIONS] == ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"]
+    assert [v[-4:] for v in VERSIONS] == ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"]
     for version, up, down in migration_files():
         assert down and os.path.basename(down) == version + "_rollback.sql", version
         for path in (up, down):

@@ -212,6 +212,39 @@ def test_admin_search_keeps_hnsw_over_every_row(crowded):
     assert {r[1] for r in rows} == {d.course_a, d.course_b}
 
 
+POOL_ROWS = re.compile(r"CTE pool\n\s*->  Limit  \(cost=[^)]*\) \(actual time=[^ ]+ rows=(\d+)")
+
+
+def test_admin_search_ranks_its_whole_candidate_pool(crowded):
+    """0009: over every row, find_similar_documents ranks a pool of up to 4,000 HNSW candidates
+    exactly. The pool must be read whole: ordered by the scan's own distance expression, an
+    incremental sort would stop after match_count + 1 rows (seen while writing 0009), and the
+    function would be the bare first-10 HNSW scan again. Here the pool is every chunk (fewer than
+    4,000), so the admin's answer must equal the exact ranking."""
+    d = crowded.data
+    query = vec(d.vectors[d.chunks["a"][0]])
+    admin, name = crowded.roles.admin, crowded.name
+    crowded.psql("ALTER ROLE %s IN DATABASE %s SET auto_explain.log_analyze = 'on'" % (admin, name))
+    try:
+        plan, rows = plan_as(crowded, admin, d.a, "SELECT document_id FROM find_similar_documents(%s, 10)",
+                             (query,), discourage=("seqscan", "sort"))
+    finally:
+        crowded.psql("ALTER ROLE %s IN DATABASE %s RESET auto_explain.log_analyze" % (admin, name))
+    assert "processed_documents_embedding_hnsw" in plan, plan
+    chunks = crowded.query("SELECT count(*) FROM processed_documents WHERE embedding IS NOT NULL")[0][0]
+    assert 10 < chunks < 4000
+    version = crowded.query("SELECT extversion FROM pg_extension WHERE extname = 'vector'")[0][0]
+    iterative = tuple(int(x) for x in version.split("-")[0].split(".")) >= (0, 8, 0)
+    pool = POOL_ROWS.search(plan)
+    # without pgvector 0.8's iterative scan the HNSW scan ends after ef_search (400) rows
+    assert pool and int(pool.group(1)) == (chunks if iterative else min(chunks, 400)), plan
+    if not iterative:
+        return
+    exact = crowded.query("SELECT id FROM processed_documents WHERE embedding IS NOT NULL "
+                          "ORDER BY 1 - (embedding <=> %s::vector) DESC, id LIMIT 10", (query,))
+    assert [r[0] for r in rows] == [r[0] for r in exact]
+
+
 def test_the_policy_alone_is_an_index_condition(crowded):
     """The seed's own example (set the context, then SELECT * FROM courses) and a statement that
     leaves visibility to RLS alone: since 0006 the application policies are scoped TO sensa_app
