@@ -2,28 +2,29 @@
 -- 20261201_0009_document_search_pool.sql
 --
 -- What: find_similar_documents' branch over every chunk (admin, analytics, and any
---       caller RLS does not restrict) ranks a pool of 4,000 index candidates
---       exactly and returns the best match_count, instead of the first
---       match_count rows of the HNSW scan. The pool is gathered with pgvector
---       0.8's iterative scan (hnsw.iterative_scan = relaxed_order, set on the
---       function since 0005/0007), which keeps walking the graph past the
---       ef_search (400, 0008) list until the pool is full or
---       hnsw.max_scan_tuples is reached. The chunks' columns and their
---       course_documents row are read for the returned rows only. An ordinary
---       user's branch (exact ranking over their readable courses' chunks, B-trees)
---       is unchanged.
--- Why:  issue 17 ("Recall per query, not only on average"). At s=3 (300,000
---       chunks) 0008's ef_search 400 still left 8 of 1,000 benchmark queries at
---       recall@10 0 (2 at ef_search 1,000, pgvector's maximum). Those queries'
---       true neighbours are the 20 chunks of one small course; the walk reached
---       the course's topic (similarity ~0.45) but no visited node linked into the
---       course (~0.6). More links per node do not help: an m = 32 index had 12
---       such queries at ef_search 400. A wider walk does: a pool of 2,000 left
---       1 query under 0.8, 3,000 and 4,000 none (min 0.8, mean 0.996), p50 54 /
---       65 / 75 ms against 19 ms (the exact scan: 1,850 ms). 4,000 is the
---       smallest pool with no failure plus a margin; docs/benchmarks.md has the
---       measurement. With pgvector < 0.8 (no iterative scan) the scan ends after
---       ef_search rows and the function behaves as under 0008.
+--       caller RLS does not restrict) ranks a pool of index candidates exactly and
+--       returns the best match_count, instead of the first match_count rows of the
+--       HNSW scan. The pool is 1 in 75 chunks, at least 400 and at most 4,000 (s=3,
+--       300,000 chunks: 4,000), gathered with pgvector 0.8's iterative scan
+--       (hnsw.iterative_scan = relaxed_order, on the function since 0005/0007),
+--       which keeps walking the graph past the ef_search list (400, 0008) until
+--       the pool is full or hnsw.max_scan_tuples is reached. Sequential scans are
+--       off for that one statement, so the planner cannot swap the pool for a sort
+--       of every chunk. The chunks' columns and their course_documents row are
+--       read for the returned rows only. An ordinary user's branch (exact ranking
+--       over their readable courses' chunks, B-trees) is unchanged.
+-- Why:  issue 17 ("Recall per query, not only on average"). At s=3 0008's
+--       ef_search 400 still left 8 of 1,000 benchmark queries at recall@10 0 (2 at
+--       ef_search 1,000, pgvector's maximum). Those queries' true neighbours are
+--       the 20 chunks of one small course: the walk reached the course's topic
+--       (similarity ~0.45) but no visited node linked into the course (~0.6). More
+--       links per node do not help (an m = 32 index: 12 such queries at ef_search
+--       400). A wider walk does: pools of 3,000 and 4,000 left none under 0.8
+--       (2,000: one), at p50 65 / 75 ms against 19 ms (the exact scan: 1,850 ms).
+--       The pool scales with the table because the walk it needs does, and small
+--       tables stay cheap (s=0.1: 400). docs/benchmarks.md has the measurements
+--       (bench/recall_study.py). With pgvector < 0.8 (no iterative scan) the scan
+--       ends after ef_search rows and the function behaves as under 0008.
 --
 -- Idempotent: CREATE OR REPLACE, ALTER FUNCTION (repeatable), a guarded DO block.
 -- Runs inside pg_migrate's transaction. Rollback: files/sql/rollbacks/20261201_0009_rollback.sql.
@@ -49,6 +50,9 @@ LANGUAGE plpgsql
 STABLE
 AS $$
 #variable_conflict use_column
+DECLARE
+    seqscan text;
+    pool_size bigint;
 BEGIN
     IF query_embedding IS NULL THEN
         RAISE EXCEPTION 'query_embedding must not be NULL' USING ERRCODE = 'invalid_parameter_value';
@@ -64,18 +68,29 @@ BEGIN
 
     IF NOT pg_catalog.row_security_active('public.courses'::regclass)
        OR public.sensa_is_admin() OR public.sensa_is_readonly() THEN
+        -- The pool grows with the table (1 in 75 chunks: 4,000 at 300,000), at least
+        -- 400 (0008's search list; also when pg_class does not know the count yet) and
+        -- at most 4,000, the largest size measured (docs/benchmarks.md).
+        SELECT least(4000, greatest(match_count, 400, c.reltuples::bigint / 75)) INTO pool_size
+          FROM pg_catalog.pg_class AS c WHERE c.oid = 'public.processed_documents'::regclass;
+        -- At some sizes the planner prices the pool's HNSW scan above reading and sorting
+        -- every chunk (4,000 rows of 100,000: a parallel sequential scan, 640 ms a call
+        -- against ~70 ms). Sequential scans are off for this statement only: set here and
+        -- put back after it (an error ends the transaction or savepoint, which puts it
+        -- back too). Without a usable HNSW index the scan is still sequential.
+        seqscan := pg_catalog.current_setting('enable_seqscan');
+        PERFORM pg_catalog.set_config('enable_seqscan', 'off', true);
         RETURN QUERY
-        -- The pool: a constant LIMIT (at least the largest match_count, 1,000), so
-        -- the planner costs the index scan for it. It is ranked by similarity, an
-        -- expression the planner does not know the scan's order for, so the sort
-        -- reads the whole pool (ordered by distance again, an incremental sort
-        -- would stop after match_count rows and the pool would be pointless).
+        -- The pool is ranked by similarity, an expression the planner does not know
+        -- the scan's order for, so the sort reads the whole pool (ordered by distance
+        -- again, an incremental sort would stop after match_count rows and the pool
+        -- would be pointless).
         WITH pool AS MATERIALIZED (
             SELECT pd.id, 1 - (pd.embedding <=> query_embedding) AS similarity
               FROM public.processed_documents AS pd
              WHERE pd.embedding IS NOT NULL
              ORDER BY pd.embedding <=> query_embedding
-             LIMIT 4000),
+             LIMIT pool_size),
         best AS MATERIALIZED (
             SELECT pool.id, pool.similarity
               FROM pool
@@ -87,6 +102,7 @@ BEGIN
           JOIN public.processed_documents AS pd ON pd.id = best.id
           JOIN public.course_documents AS d ON d.id = pd.course_document_id
          ORDER BY best.similarity DESC, best.id;
+        PERFORM pg_catalog.set_config('enable_seqscan', seqscan, true);
         RETURN;
     END IF;
 
@@ -109,8 +125,8 @@ END
 $$;
 COMMENT ON FUNCTION public.find_similar_documents(vector, integer, double precision) IS
     'Up to match_count chunks most similar (cosine) to query_embedding with similarity >= similarity_threshold, '
-    'from courses the caller can read; most similar first. Admin/analytics: 4,000 candidates from '
-    'processed_documents_embedding_hnsw (iterative scan) ranked exactly; ordinary users: the chunks of their '
+    'from courses the caller can read; most similar first. Admin/analytics: a pool of 1 in 75 chunks (400 to 4,000) '
+    'from processed_documents_embedding_hnsw (iterative scan) ranked exactly; ordinary users: the chunks of their '
     'readable courses (B-trees, exact ranking).';
 
 -- CREATE OR REPLACE dropped the function's settings; they are set again in the
