@@ -251,6 +251,15 @@ def test_admin_search_ranks_its_whole_candidate_pool(crowded):
                           "ORDER BY 1 - (embedding <=> %s::vector) DESC, id LIMIT 10", (query,))
     assert [r[0] for r in rows] == [r[0] for r in exact]
 
+    # A caller who turns index scans off gets the exact scan (bench/run.py's truth is made so).
+    with session(crowded, admin, d.a) as cur:
+        cur.execute("SET LOCAL enable_indexscan = off")
+        del cur.connection.notices[:]
+        cur.execute("SELECT document_id FROM find_similar_documents(%s, 10)", (query,))
+        assert [r[0] for r in cur.fetchall()] == [r[0] for r in exact]
+        exact_plan = "\n".join(cur.connection.notices)
+        assert "Seq Scan on processed_documents" in exact_plan and "embedding_hnsw" not in exact_plan, exact_plan
+
     # A table pg_class counts at 150,000 chunks gets a pool of 2,000: past the 400 of the search
     # list, which only pgvector 0.8's iterative scan walks (without it the scan ends at 400).
     version = crowded.query("SELECT extversion FROM pg_extension WHERE extname = 'vector'")[0][0]
