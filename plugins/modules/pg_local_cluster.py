@@ -32,6 +32,8 @@ options:
   path:
     description:
       - Directory of the cluster. Created when missing.
+      - Must be absolute. A relative path would resolve against the module's working directory, which Ansible
+        sets per play (the directory of each imported playbook), so two plays of one run would disagree.
     type: path
     required: true
   engine:
@@ -136,6 +138,9 @@ def main():
     params = module.params
     state = params["state"]
     path = params["path"]
+    if not os.path.isabs(path):
+        module.fail_json(msg="path must be absolute, got %r (with sensa_local_dir, pass an absolute directory, "
+                             "e.g. -e sensa_local_dir=$PWD/%s)" % (path, path.split("/pg/")[0]))
     result = dict(changed=False, created_databases=[], socket_dir=os.path.join(path, "socket"), superuser="postgres")
     try:
         if state != "started" and not os.path.isdir(path):

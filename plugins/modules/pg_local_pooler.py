@@ -35,6 +35,8 @@ options:
   path:
     description:
       - Directory of the cluster (as given to C(sensa.infra.pg_local_cluster)); the pooler lives in C(<path>/pgbouncer).
+      - Must be absolute. A relative path would resolve against the module's working directory, which Ansible
+        sets per play (the directory of each imported playbook), so two plays of one run would disagree.
     type: path
     required: true
   state:
@@ -118,6 +120,9 @@ def main():
     )
     params = module.params
     path = params["path"]
+    if not os.path.isabs(path):
+        module.fail_json(msg="path must be absolute, got %r (with sensa_local_dir, pass an absolute directory, "
+                             "e.g. -e sensa_local_dir=$PWD/%s)" % (path, path.split("/pg/")[0]))
     result = dict(changed=False, host="127.0.0.1", socket_dir=os.path.join(path, "pgbouncer"), pool_mode="transaction")
     try:
         if params["state"] == "stopped":
