@@ -20,6 +20,7 @@ from support.schema import apply_schema
 sys.path.insert(0, os.path.join(REPO_ROOT, "bench"))
 
 import common  # noqa: E402
+import recall_study  # noqa: E402
 import run as bench_run  # noqa: E402
 import seed as bench_seed  # noqa: E402
 
@@ -69,6 +70,8 @@ def bench(pg_server):
                                     log=lambda *a: None)
         results["load"] = load
         results["setup"] = setup
+        results["study"] = recall_study.study(target, queries=RECALL_QUERIES, seed=1, efs=(40,), pools=(100,),
+                                              index_m=8, ef_construction=32, scale=SCALE, log=lambda *a: None)
         yield results
     finally:
         pg_server.drop_database(name)
@@ -119,6 +122,21 @@ def test_recall_is_measured_per_query_for_both_functions_and_the_index(bench):
     # On 500 rows HNSW is close to exact; a collapse here means the harness compares wrong ids.
     assert bench["recall"]["documents_all_rows"]["function"]["recall_at_10"] >= 0.9
     assert bench["recall"]["documents_index"]["ef_search_100"]["recall_at_10"] >= 0.9
+
+
+def test_recall_study_measures_index_pool_function_and_a_variant_index(bench):
+    study = bench["study"]
+    results = study["results"]
+    assert set(results) == {"index ef_search 40", "pool 100 (ef_search 400)", "find_similar_documents as deployed",
+                            "index m=8 ef_search 40"}
+    for key, value in results.items():
+        assert value["latency"]["n"] == RECALL_QUERIES and sum(value["histogram"].values()) == RECALL_QUERIES, key
+        assert 0.0 <= value["recall_min"] <= value["recall_p5"] <= value["recall_at_10"] <= 1.0, (key, value)
+    # On 500 chunks every path is close to exact; a collapse means the study compares wrong ids.
+    for key in ("pool 100 (ef_search 400)", "find_similar_documents as deployed"):
+        assert results[key]["recall_at_10"] >= 0.9, (key, results[key])
+    assert study["meta"]["chunks"] == bench["load"]["tables"]["processed_documents"]["rows"]
+    assert study["variant_index"]["m"] == 8 and study["variant_index"]["build_s"] >= 0
 
 
 def test_load_reports_build_settings_and_peak_memory(bench):
