@@ -16,7 +16,7 @@
 -- Why:  issue 17 ("Recall per query, not only on average"). At s=3 0008's
 --       ef_search 400 still left 8 of 1,000 benchmark queries at recall@10 0 (2 at
 --       ef_search 1,000, pgvector's maximum). Those queries' true neighbours are
---       the 20 chunks of one small course: the walk reached the course's topic
+--       the 20 chunks of the query's course: the walk reached the course's topic
 --       (similarity ~0.45) but no visited node linked into the course (~0.6). More
 --       links per node do not help (an m = 32 index: 12 such queries at ef_search
 --       400). A wider walk does: pools of 3,000 and 4,000 left none under 0.8
