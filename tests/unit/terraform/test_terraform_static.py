@@ -22,13 +22,15 @@ from support.collection import REPO_ROOT
 
 TF_DIR = os.path.join(REPO_ROOT, "files", "terraform")
 ROOTS = ("development", "production")
-MODULES = ("network", "database", "cache", "compute", "storage", "keys", "monitoring", "bastion", "audit", "stack")
+MODULES = ("network", "database", "cache", "compute", "storage", "keys", "monitoring", "bastion", "audit", "dr_backups",
+           "service_trust", "stack")
 TF_FILES = sorted(glob.glob(os.path.join(TF_DIR, "**", "*.tf"), recursive=True))
 CHECKOV = os.path.join(os.path.dirname(sys.executable), "checkov")
 
 # Resource types that cannot carry tags; every other resource must set `tags`.
 UNTAGGABLE = {
     "aws_route",
+    "aws_db_instance_automated_backups_replication",  # no tags argument in the provider
     "aws_route_table_association",
     "aws_iam_role_policy",
     "aws_iam_role_policy_attachment",
@@ -302,6 +304,25 @@ def test_stack_inputs_from_the_inventory_are_validated_once():
             assert name in stack, "%s passes %s, which the stack module does not take" % (root, name)
             if first(stack[name]["type"]) not in ("${bool}", "bool"):
                 assert stack[name].get("validation"), "modules/stack: variable %s has no validation block" % name
+
+
+def test_every_service_role_trusts_through_the_one_trust_module():
+    """Every role's trust policy comes from modules/service_trust (the aws:SourceAccount guard in
+    one place); no module writes its own sts:AssumeRole document."""
+    roles = 0
+    for module in MODULES:
+        calls = {}
+        for block in load_dir(os.path.join(TF_DIR, "modules", module)).get("module", []):
+            for name, body in block.items():
+                calls[name] = first(body["source"])
+        for _type, name, body in resources(module, "aws_iam_role"):
+            roles += 1
+            ref = re.fullmatch(r"\$\{module\.(\w+)\.json\}", first(body["assume_role_policy"]))
+            assert ref and calls.get(ref.group(1)) == "../service_trust", (module, name, body["assume_role_policy"])
+        for path in glob.glob(os.path.join(TF_DIR, "modules", module, "*.tf")):
+            if module != "service_trust":
+                assert "sts:AssumeRole" not in open(path).read(), path
+    assert roles >= 7
 
 
 def test_every_taggable_resource_sets_tags():

@@ -18,33 +18,17 @@ resource "aws_cloudwatch_log_group" "trail" {
   tags              = var.tags
 }
 
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["cloudtrail.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceArn"
-      values   = [local.trail_arn]
-    }
-  }
+module "trust" {
+  source      = "../service_trust"
+  service     = "cloudtrail.amazonaws.com"
+  account_id  = data.aws_caller_identity.current.account_id
+  source_arns = [local.trail_arn]
 }
 
 resource "aws_iam_role" "trail" {
   name               = "${var.name_prefix}-cloudtrail"
   description        = "CloudTrail: deliver the stack's trail to its CloudWatch log group"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
+  assume_role_policy = module.trust.json
   tags               = var.tags
 }
 

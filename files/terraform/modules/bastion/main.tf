@@ -45,27 +45,16 @@ resource "aws_vpc_security_group_egress_rule" "database" {
   tags                         = var.tags
 }
 
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["ec2.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-  }
+module "trust" {
+  source     = "../service_trust"
+  service    = "ec2.amazonaws.com"
+  account_id = data.aws_caller_identity.current.account_id
 }
 
 resource "aws_iam_role" "bastion" {
   name               = "${var.name_prefix}-bastion"
   description        = "SSM bastion: Systems Manager core only"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
+  assume_role_policy = module.trust.json
   tags               = var.tags
 }
 

@@ -58,27 +58,16 @@ resource "aws_vpc_security_group_egress_rule" "https" {
   tags              = var.tags
 }
 
-data "aws_iam_policy_document" "tasks_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["ecs-tasks.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-  }
+module "tasks_trust" {
+  source     = "../service_trust"
+  service    = "ecs-tasks.amazonaws.com"
+  account_id = data.aws_caller_identity.current.account_id
 }
 
 # Execution role: pull the image, write logs, read the two secrets injected at start.
 resource "aws_iam_role" "execution" {
   name               = "${var.name_prefix}-ecs-execution"
-  assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
+  assume_role_policy = module.tasks_trust.json
   tags               = var.tags
 }
 
@@ -108,7 +97,7 @@ resource "aws_iam_role_policy" "execution_secrets" {
 # Task role: what the application itself may do (its buckets, nothing else).
 resource "aws_iam_role" "task" {
   name               = "${var.name_prefix}-ecs-task"
-  assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
+  assume_role_policy = module.tasks_trust.json
   tags               = var.tags
 }
 

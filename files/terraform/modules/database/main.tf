@@ -101,26 +101,15 @@ resource "aws_db_parameter_group" "main" {
   }
 }
 
-data "aws_iam_policy_document" "monitoring_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["monitoring.rds.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-  }
+module "monitoring_trust" {
+  source     = "../service_trust"
+  service    = "monitoring.rds.amazonaws.com"
+  account_id = data.aws_caller_identity.current.account_id
 }
 
 resource "aws_iam_role" "monitoring" {
   name               = "${local.identifier}-monitoring"
-  assume_role_policy = data.aws_iam_policy_document.monitoring_assume.json
+  assume_role_policy = module.monitoring_trust.json
   tags               = var.tags
 }
 
@@ -263,28 +252,17 @@ resource "aws_vpc_security_group_ingress_rule" "from_proxy" {
 
 data "aws_region" "current" {}
 
-data "aws_iam_policy_document" "proxy_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["rds.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-  }
+module "proxy_trust" {
+  source     = "../service_trust"
+  service    = "rds.amazonaws.com"
+  account_id = data.aws_caller_identity.current.account_id
 }
 
 resource "aws_iam_role" "proxy" {
   count              = local.proxy_count
   name               = local.proxy_name
   description        = "RDS Proxy: read the application secret, nothing else"
-  assume_role_policy = data.aws_iam_policy_document.proxy_assume.json
+  assume_role_policy = module.proxy_trust.json
   tags               = var.tags
 }
 

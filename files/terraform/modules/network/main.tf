@@ -124,21 +124,10 @@ resource "aws_cloudwatch_log_group" "flow_logs" {
 
 data "aws_caller_identity" "current" {}
 
-data "aws_iam_policy_document" "flow_logs_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["vpc-flow-logs.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-  }
+module "flow_logs_trust" {
+  source     = "../service_trust"
+  service    = "vpc-flow-logs.amazonaws.com"
+  account_id = data.aws_caller_identity.current.account_id
 }
 
 data "aws_iam_policy_document" "flow_logs" {
@@ -154,7 +143,7 @@ data "aws_iam_policy_document" "flow_logs" {
 
 resource "aws_iam_role" "flow_logs" {
   name               = "${var.name_prefix}-flow-logs"
-  assume_role_policy = data.aws_iam_policy_document.flow_logs_assume.json
+  assume_role_policy = module.flow_logs_trust.json
   tags               = var.tags
 }
 
