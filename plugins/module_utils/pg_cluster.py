@@ -47,6 +47,17 @@ class ClusterError(Exception):
     """A cluster could not be found, started or stopped; the message says why."""
 
 
+def relative_path_error(path):
+    """Why ``path`` (a cluster directory given to a module) cannot be used, or None.
+
+    Ansible runs a play's modules in that play's directory (each imported playbook's own), so a
+    relative cluster directory would mean different places to different plays of one run."""
+    if os.path.isabs(path):
+        return None
+    return ("path must be absolute, got %r (with sensa_local_dir, pass an absolute directory, "
+            "e.g. -e sensa_local_dir=$PWD/%s)" % (path, path.split("/pg/")[0]))
+
+
 def default_engine():
     engine = os.environ.get(ENGINE_ENV, "embedded")
     if engine not in ENGINES:

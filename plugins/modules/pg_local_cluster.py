@@ -120,7 +120,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sensa.infra.plugins.module_utils.pg_cluster import Cluster, ClusterError
+from ansible_collections.sensa.infra.plugins.module_utils.pg_cluster import Cluster, ClusterError, relative_path_error
 
 
 def main():
@@ -138,9 +138,9 @@ def main():
     params = module.params
     state = params["state"]
     path = params["path"]
-    if not os.path.isabs(path):
-        module.fail_json(msg="path must be absolute, got %r (with sensa_local_dir, pass an absolute directory, "
-                             "e.g. -e sensa_local_dir=$PWD/%s)" % (path, path.split("/pg/")[0]))
+    error = relative_path_error(path)
+    if error:
+        module.fail_json(msg=error)
     result = dict(changed=False, created_databases=[], socket_dir=os.path.join(path, "socket"), superuser="postgres")
     try:
         if state != "started" and not os.path.isdir(path):

@@ -103,7 +103,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sensa.infra.plugins.module_utils.pg_cluster import ClusterError
+from ansible_collections.sensa.infra.plugins.module_utils.pg_cluster import ClusterError, relative_path_error
 from ansible_collections.sensa.infra.plugins.module_utils.pg_pooler import Pooler, pgbouncer_binary
 
 
@@ -120,9 +120,9 @@ def main():
     )
     params = module.params
     path = params["path"]
-    if not os.path.isabs(path):
-        module.fail_json(msg="path must be absolute, got %r (with sensa_local_dir, pass an absolute directory, "
-                             "e.g. -e sensa_local_dir=$PWD/%s)" % (path, path.split("/pg/")[0]))
+    error = relative_path_error(path)
+    if error:
+        module.fail_json(msg=error)
     result = dict(changed=False, host="127.0.0.1", socket_dir=os.path.join(path, "pgbouncer"), pool_mode="transaction")
     try:
         if params["state"] == "stopped":
