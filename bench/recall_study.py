@@ -93,11 +93,15 @@ def measure(conn, sql, queries, truth, ids, settings=(), extra=None, before=None
     """Per-query recall and latency of ``sql`` over ``queries``; each call in its own transaction."""
     recalls, times = [], []
     with conn.cursor() as cur:
-        for vector, want in zip(queries, truth):
+
+        def prepare():  # this transaction's statement before the query, and its settings
             if before:
                 cur.execute(before)
             for name, value in settings:
                 cur.execute("SELECT set_config(%s, %s, true)", (name, str(value)))
+
+        for vector, want in zip(queries, truth):
+            prepare()
             params = dict(extra or {}, vec=runmod.vec_text(vector))
             start = time.perf_counter()
             cur.execute(sql, params)
@@ -106,10 +110,7 @@ def measure(conn, sql, queries, truth, ids, settings=(), extra=None, before=None
             conn.rollback()
             recalls.append(len(got & {ids[i] for i in want}) / len(want))
         # which index the statement used (the first query's plan; a function's inner plan is not shown)
-        if before:
-            cur.execute(before)
-        for name, value in settings:
-            cur.execute("SELECT set_config(%s, %s, true)", (name, str(value)))
+        prepare()
         cur.execute("EXPLAIN (COSTS OFF) " + sql, dict(extra or {}, vec=runmod.vec_text(queries[0])))
         plan = "\n".join(r[0] for r in cur.fetchall())
         conn.rollback()
